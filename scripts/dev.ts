@@ -1,0 +1,137 @@
+// `npm run dev`: the whole gateway on this machine with no account and no hand-made config.
+// Starts the local stack (Redis + Upstash bridge, Postgres + Neon proxy, demo origin), then `wrangler dev`,
+// prints one ready line, and on Ctrl-C / SIGTERM stops every child it started.
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { ensureDevVars, readDevVars } from "./stack/dev-vars.ts";
+import { type LocalStack, StackError, startLocalStack } from "./stack/local-stack.ts";
+import { isListening } from "./stack/net.ts";
+
+const root = join(import.meta.dirname, "..");
+const host = "127.0.0.1";
+const port = Number(process.env.PORT ?? 8787);
+const log = (line: string) => console.log(`[dev] ${line}`);
+// Harmless offline noise: workerd cannot fetch Cloudflare's request.cf data, nor wrangler its telemetry.
+const NOISE = /Request\.cf|cf\.json|workers\.cloudflare\.com|GetAddrInfoReqWrap|telemetry/;
+
+if (ensureDevVars(join(root, ".dev.vars.example"), join(root, ".dev.vars"))) {
+  log("created .dev.vars with fresh random secrets (git-ignored)");
+}
+const devVars = { ...readDevVars(join(root, ".dev.vars")), ...definedOnly(process.env) };
+
+if (await isListening(host, port)) {
+  console.error(`[dev] port ${port} is already in use; stop what runs there or set PORT=another`);
+  process.exit(1);
+}
+
+let stack: LocalStack | undefined;
+let wrangler: ChildProcess | undefined;
+let stopping = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    if (wrangler?.pid && wrangler.exitCode === null) {
+      await stopProcessGroup(wrangler);
+    }
+    await stack?.close();
+  }
+  process.exit(code);
+}
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+try {
+  stack = await startLocalStack({
+    stateDir: join(root, ".local"),
+    persist: true,
+    redisUrl: devVars.REDIS_URL,
+    upstash:
+      devVars.UPSTASH_REDIS_REST_URL && devVars.UPSTASH_REDIS_REST_TOKEN
+        ? { url: devVars.UPSTASH_REDIS_REST_URL, token: devVars.UPSTASH_REDIS_REST_TOKEN }
+        : undefined,
+    databaseUrl: devVars.DATABASE_URL,
+    originPort: process.env.ORIGIN_PORT ? Number(process.env.ORIGIN_PORT) : 8788,
+    log,
+  });
+} catch (error) {
+  console.error(`[dev] ${error instanceof StackError ? error.message : (error as Error).stack}`);
+  await shutdown(1);
+}
+if (!stack) throw new Error("unreachable: the stack started or shutdown exited");
+
+const vars = Object.entries(stack.workerVars).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+wrangler = spawn(
+  "wrangler",
+  [
+    "dev",
+    "--ip",
+    host,
+    "--port",
+    String(port),
+    "--show-interactive-dev-session=false",
+    "--test-scheduled",
+    ...vars,
+  ],
+  {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  },
+);
+for (const stream of [wrangler.stdout, wrangler.stderr]) {
+  if (!stream) continue;
+  createInterface({ input: stream }).on("line", (line) => {
+    if (!NOISE.test(line)) console.log(`[worker] ${line}`);
+  });
+}
+wrangler.on("exit", (code) => {
+  if (!stopping) {
+    console.error(`[dev] wrangler exited with code ${code}`);
+    void shutdown(code ?? 1);
+  }
+});
+
+await waitForHealth(`http://${host}:${port}/health`);
+console.log(
+  `[dev] ready: gateway http://${host}:${port} (docs /docs, health /health) | demo origin ${stack.origin.url} | ` +
+    `redis ${stack.bridge ? `bridge ${stack.bridge.url}` : "Upstash"} | postgres ${stack.postgres.embedded ? "embedded" : "DATABASE_URL"} | Ctrl-C stops all`,
+);
+
+async function waitForHealth(url: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline && !stopping) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  console.error(`[dev] the gateway did not answer ${url} within 120 s`);
+  await shutdown(1);
+}
+
+/** wrangler runs workerd as its own child: signalling the whole group leaves no process behind. */
+async function stopProcessGroup(child: ChildProcess): Promise<void> {
+  const pid = child.pid as number;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  signal("SIGTERM");
+  const timer = setTimeout(() => signal("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+  signal("SIGKILL");
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => !!entry[1]));
+}

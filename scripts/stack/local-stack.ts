@@ -1,0 +1,114 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { type DemoOrigin, startDemoOrigin } from "./demo-origin.ts";
+import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres.ts";
+import { applyMigrations } from "./migrate.ts";
+import { type NeonWsProxy, startNeonWsProxy } from "./neon-ws-proxy.ts";
+import { hasRedisServer, type RunningRedis, redisAnswers, startRedisServer } from "./redis.ts";
+import { startUpstashBridge, type UpstashBridge } from "./upstash-bridge.ts";
+
+export interface LocalStackOptions {
+  /** Folder (git-ignored) for the private redis-server's and the embedded Postgres's files. */
+  stateDir: string;
+  /** Keep Redis data across restarts (dev) or not (tests). */
+  persist: boolean;
+  /** An existing Redis to use when it answers (REDIS_URL). */
+  redisUrl?: string;
+  /** A real Upstash database: no Redis, no bridge. */
+  upstash?: { url: string; token: string };
+  /** An existing Postgres (DATABASE_URL); without it an embedded one is started. */
+  databaseUrl?: string;
+  originPort?: number;
+  log: (line: string) => void;
+}
+
+export interface LocalStack {
+  /** Settings the worker needs to use this stack, as wrangler vars / miniflare bindings. */
+  workerVars: Record<string, string>;
+  redis?: RunningRedis;
+  bridge?: UpstashBridge;
+  proxy: NeonWsProxy;
+  postgres: { url: string; embedded?: EmbeddedPostgres };
+  origin: DemoOrigin;
+  /** Stops everything this stack started, newest first. */
+  close(): Promise<void>;
+}
+
+export class StackError extends Error {}
+
+/**
+ * Starts the local equivalents of the production services: Redis behind an Upstash-compatible REST bridge,
+ * Postgres behind a Neon-compatible WebSocket proxy (migrated), and the demo origin API.
+ */
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const stops: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  };
+  try {
+    const redisSide = await startRedisSide(opts, stops);
+    const postgres = await startPostgres(opts, stops);
+    const target = new URL(postgres.url);
+    const proxy = await startNeonWsProxy({ allowedTargets: [`${target.hostname}:${target.port || "5432"}`] });
+    stops.push(() => proxy.close());
+    const origin = await startDemoOrigin({ port: opts.originPort ?? 0 });
+    stops.push(() => origin.close());
+    return {
+      ...redisSide,
+      proxy,
+      postgres,
+      origin,
+      close,
+      workerVars: {
+        UPSTASH_REDIS_REST_URL: redisSide.restUrl,
+        UPSTASH_REDIS_REST_TOKEN: redisSide.restToken,
+        DATABASE_URL: postgres.url,
+        NEON_WS_PROXY: proxy.wsProxyBase,
+        ORIGIN_URL: origin.url,
+      },
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+async function startRedisSide(opts: LocalStackOptions, stops: Array<() => Promise<void>>) {
+  if (opts.upstash) {
+    opts.log("redis: using the Upstash database from UPSTASH_REDIS_REST_URL (no local bridge)");
+    return { restUrl: opts.upstash.url, restToken: opts.upstash.token };
+  }
+  let redis: RunningRedis | undefined;
+  let redisUrl = opts.redisUrl;
+  if (redisUrl && !(await redisAnswers(redisUrl))) {
+    opts.log(`redis: REDIS_URL does not answer; falling back to a local redis-server`);
+    redisUrl = undefined;
+  }
+  if (!redisUrl) {
+    if (!hasRedisServer()) {
+      throw new StackError(
+        "No Redis available. Either install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)\n" +
+          "or set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN to a real Upstash database.",
+      );
+    }
+    redis = await startRedisServer({ dataDir: join(opts.stateDir, "redis"), persist: opts.persist });
+    stops.push(() => redis?.stop() ?? Promise.resolve());
+    redisUrl = redis.url;
+  }
+  const token = randomBytes(24).toString("base64url");
+  const bridge = await startUpstashBridge({ redisUrl, token });
+  stops.push(() => bridge.close());
+  return { redis, bridge, restUrl: bridge.url, restToken: token };
+}
+
+async function startPostgres(opts: LocalStackOptions, stops: Array<() => Promise<void>>) {
+  if (opts.databaseUrl) {
+    await applyMigrations(opts.databaseUrl);
+    return { url: opts.databaseUrl };
+  }
+  const embedded = await startEmbeddedPostgres({ dataDir: join(opts.stateDir, "pgdata") });
+  stops.push(() => embedded.close());
+  opts.log(`postgres: embedded (PGlite) with its data in ${join(opts.stateDir, "pgdata")}`);
+  await applyMigrations(embedded.url);
+  return { url: embedded.url, embedded };
+}
