@@ -1,0 +1,32 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../lib/context";
+import {
+  createAccountHandler,
+  createKeyHandler,
+  getAccountHandler,
+  listKeysHandler,
+  revokeKeyHandler,
+  updateAccountHandler,
+} from "./admin.handlers";
+import {
+  createAccountRoute,
+  createKeyRoute,
+  getAccountRoute,
+  listKeysRoute,
+  revokeKeyRoute,
+  updateAccountRoute,
+} from "./admin.routes";
+import { adminAuth } from "./admin-auth";
+
+/** The admin API, mounted at /admin/v1. Bearer ADMIN_TOKEN on every route; never any CORS header. */
+export function createAdminRouter(defaultHook: ConstructorParameters<typeof OpenAPIHono<AppEnv>>[0]) {
+  const router = new OpenAPIHono<AppEnv>(defaultHook);
+  router.use("*", adminAuth());
+  return router
+    .openapi(createAccountRoute, createAccountHandler)
+    .openapi(getAccountRoute, getAccountHandler)
+    .openapi(updateAccountRoute, updateAccountHandler)
+    .openapi(createKeyRoute, createKeyHandler)
+    .openapi(listKeysRoute, listKeysHandler)
+    .openapi(revokeKeyRoute, revokeKeyHandler);
+}

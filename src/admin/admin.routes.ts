@@ -1,0 +1,93 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { problemResponses } from "../lib/openapi";
+import {
+  AccountSchema,
+  ApiKeySchema,
+  CreateAccountSchema,
+  CreatedApiKeySchema,
+  CreateKeySchema,
+  IdParam,
+  UpdateAccountSchema,
+} from "./admin.schemas";
+
+const security = [{ adminToken: [] }];
+const tags = ["Admin"];
+const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+const body = <T>(schema: T) => ({ body: { required: true, ...json(schema) } });
+const accountId = IdParam("acct_3kTMd9XQ2bLw8RzP1vYa");
+const keyId = IdParam("key_9fXq2LmN4pR7sT1vW3yZ");
+
+export const createAccountRoute = createRoute({
+  method: "post",
+  path: "/accounts",
+  tags,
+  security,
+  summary: "Create an account",
+  request: body(CreateAccountSchema),
+  responses: {
+    201: { description: "Created", ...json(AccountSchema) },
+    ...problemResponses(400, 401, 409, 503),
+  },
+});
+
+export const getAccountRoute = createRoute({
+  method: "get",
+  path: "/accounts/{id}",
+  tags,
+  security,
+  summary: "Read an account",
+  request: { params: accountId },
+  responses: {
+    200: { description: "The account", ...json(AccountSchema) },
+    ...problemResponses(401, 404, 503),
+  },
+});
+
+export const updateAccountRoute = createRoute({
+  method: "patch",
+  path: "/accounts/{id}",
+  tags,
+  security,
+  summary: "Change an account's tier (applies at the edge on the next request)",
+  request: { params: accountId, ...body(UpdateAccountSchema) },
+  responses: {
+    200: { description: "The updated account", ...json(AccountSchema) },
+    ...problemResponses(400, 401, 404, 503),
+  },
+});
+
+export const createKeyRoute = createRoute({
+  method: "post",
+  path: "/accounts/{id}/keys",
+  tags,
+  security,
+  summary: "Issue an API key (the plaintext key is in this response only)",
+  request: { params: accountId, body: { required: false, ...json(CreateKeySchema) } },
+  responses: {
+    201: { description: "The new key", ...json(CreatedApiKeySchema) },
+    ...problemResponses(400, 401, 404, 503),
+  },
+});
+
+export const listKeysRoute = createRoute({
+  method: "get",
+  path: "/accounts/{id}/keys",
+  tags,
+  security,
+  summary: "List an account's keys (never their secrets)",
+  request: { params: accountId },
+  responses: {
+    200: { description: "The keys, newest first", ...json(z.object({ keys: z.array(ApiKeySchema) })) },
+    ...problemResponses(401, 404, 503),
+  },
+});
+
+export const revokeKeyRoute = createRoute({
+  method: "delete",
+  path: "/keys/{id}",
+  tags,
+  security,
+  summary: "Revoke a key (refused at the edge from the next request on)",
+  request: { params: keyId },
+  responses: { 204: { description: "Revoked" }, ...problemResponses(401, 404, 503) },
+});

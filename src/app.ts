@@ -1,0 +1,84 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { secureHeaders } from "hono/secure-headers";
+import { createAdminRouter } from "./admin/admin.index";
+import { createDocsRouter } from "./docs/docs.index";
+import type { OpenApiDocument } from "./docs/origin-document";
+import { handleApiRequest } from "./gateway/gateway";
+import { healthRouter } from "./health/health.index";
+import type { AppEnv } from "./lib/context";
+import { ApiError } from "./lib/errors";
+import { apiCors } from "./middleware/api-cors";
+import { renderError, renderNotFound } from "./middleware/error-handler";
+import { requestContext } from "./middleware/request-context";
+
+/** Schema validation failures become a 400 problem+json listing each invalid field. */
+const validation = {
+  defaultHook: (result: {
+    success: boolean;
+    error?: { issues: Array<{ path: PropertyKey[]; message: string }> };
+  }) => {
+    if (!result.success) {
+      throw new ApiError("validation_failed", {
+        detail: "One or more fields are invalid.",
+        extensions: {
+          errors: (result.error?.issues ?? []).map((issue) => ({
+            path: issue.path.join("."),
+            message: issue.message,
+          })),
+        },
+      });
+    }
+  },
+};
+
+const isUnderPrefix = (path: string, prefixes: string[]) =>
+  prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+
+/**
+ * Assembles the gateway. Read top to bottom, this is the order a request meets things:
+ * request context -> gateway-owned routes (health, docs, admin) -> proxied API prefixes -> 404.
+ */
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>(validation);
+  app.use(requestContext());
+  // Security headers on what the gateway itself serves; the origin's responses keep the origin's headers.
+  const security = secureHeaders();
+  app.use("*", (c, next) =>
+    isUnderPrefix(new URL(c.req.url).pathname, c.get("config").apiPrefixes) ? next() : security(c, next),
+  );
+
+  // Routes the gateway owns. The public ones also make up the gateway's part of /openapi.json.
+  const publicRoutes = new OpenAPIHono<AppEnv>(validation);
+  publicRoutes.route("/", healthRouter);
+  const publicDocument = () =>
+    publicRoutes.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: { title: "gateway", version: "1" },
+    }) as unknown as OpenApiDocument;
+  app.route("/", publicRoutes);
+  app.route("/", createDocsRouter(publicDocument));
+
+  const admin = createAdminRouter(validation);
+  admin.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+    type: "http",
+    scheme: "bearer",
+  });
+  admin.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "Gateway admin API", version: "1" } });
+  app.route("/admin/v1", admin);
+
+  // Everything under API_PREFIXES is the data plane; anything else unknown is a 404.
+  const cors = apiCors();
+  app.use("*", (c, next) =>
+    isUnderPrefix(new URL(c.req.url).pathname, c.get("config").apiPrefixes) ? cors(c, next) : next(),
+  );
+  app.all("*", async (c) => {
+    if (!isUnderPrefix(new URL(c.req.url).pathname, c.get("config").apiPrefixes)) return renderNotFound(c);
+    return handleApiRequest(c);
+  });
+
+  app.notFound(renderNotFound);
+  app.onError(renderError);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,103 @@
+import { z } from "zod";
+
+/** What the worker is given: [vars] from wrangler.toml, secrets from `wrangler secret put` or .dev.vars. */
+export interface Bindings {
+  ORIGIN_URL?: string;
+  ORIGIN_OPENAPI_URL?: string;
+  ORIGIN_TIMEOUT_MS?: string;
+  ORIGIN_SHARED_SECRET?: string;
+  API_PREFIXES?: string;
+  ADMIN_TOKEN?: string;
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  DATABASE_URL?: string;
+  /** Local stack only: host:port/path of the Neon-compatible WebSocket proxy in front of a plain Postgres. */
+  NEON_WS_PROXY?: string;
+  RATE_LIMIT_FAIL_MODE?: string;
+  RATE_LIMIT_TIMEOUT_MS?: string;
+  CORS_ORIGINS?: string;
+  KEY_ENVIRONMENT?: string;
+  LOG_LEVEL?: string;
+}
+
+const commaList = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
+const configSchema = z.object({
+  originUrl: z.url({ protocol: /^https?$/ }),
+  originOpenApiUrl: z.url({ protocol: /^https?$/ }).optional(),
+  originTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  originSharedSecret: z.string().min(16).optional(),
+  apiPrefixes: commaList.pipe(
+    z
+      .array(z.string().regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, "an API prefix looks like /v1"))
+      .min(1),
+  ),
+  adminToken: z.string().min(16).optional(),
+  redisRestUrl: z.url({ protocol: /^https?$/ }),
+  redisRestToken: z.string().min(1),
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL"),
+  neonWsProxy: z.string().min(1).optional(),
+  rateLimitFailMode: z.enum(["open", "closed"]).default("open"),
+  rateLimitTimeoutMs: z.coerce.number().int().min(10).max(5000).default(300),
+  corsOrigins: commaList,
+  keyEnvironment: z.enum(["live", "test"]).default("test"),
+  logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Thrown when the worker's configuration is unusable; rendered as a 500 naming the settings, not their values. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration: ${issues.join("; ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const blankToUndefined = (value: string | undefined) =>
+  value === undefined || value === "" ? undefined : value;
+
+/** Parses the bindings into a typed config, naming every setting that is missing or malformed. */
+export function parseConfig(env: Bindings): Config {
+  const result = configSchema.safeParse({
+    originUrl: blankToUndefined(env.ORIGIN_URL),
+    originOpenApiUrl: blankToUndefined(env.ORIGIN_OPENAPI_URL),
+    originTimeoutMs: blankToUndefined(env.ORIGIN_TIMEOUT_MS),
+    originSharedSecret: blankToUndefined(env.ORIGIN_SHARED_SECRET),
+    apiPrefixes: blankToUndefined(env.API_PREFIXES) ?? "/v1",
+    adminToken: blankToUndefined(env.ADMIN_TOKEN),
+    redisRestUrl: blankToUndefined(env.UPSTASH_REDIS_REST_URL),
+    redisRestToken: blankToUndefined(env.UPSTASH_REDIS_REST_TOKEN),
+    databaseUrl: blankToUndefined(env.DATABASE_URL),
+    neonWsProxy: blankToUndefined(env.NEON_WS_PROXY),
+    rateLimitFailMode: blankToUndefined(env.RATE_LIMIT_FAIL_MODE),
+    rateLimitTimeoutMs: blankToUndefined(env.RATE_LIMIT_TIMEOUT_MS),
+    corsOrigins: blankToUndefined(env.CORS_ORIGINS),
+    keyEnvironment: blankToUndefined(env.KEY_ENVIRONMENT),
+    logLevel: blankToUndefined(env.LOG_LEVEL),
+  });
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+  }
+  return result.data;
+}
+
+const parsed = new WeakMap<Bindings, Config>();
+
+/** Parses once per isolate and env object: the bindings do not change while an isolate lives. */
+export function configFor(env: Bindings): Config {
+  let config = parsed.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    parsed.set(env, config);
+  }
+  return config;
+}

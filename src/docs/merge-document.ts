@@ -1,0 +1,135 @@
+import type { Config } from "../config";
+import { type Plan, plans } from "../plans/plans";
+import type { OpenApiDocument } from "./origin-document";
+
+const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const GATEWAY_ERRORS: Record<string, string> = {
+  "401": "GatewayUnauthorized",
+  "403": "GatewayInvalidKey",
+  "429": "GatewayTooManyRequests",
+  "502": "GatewayBadGateway",
+  "503": "GatewayUnavailable",
+  "504": "GatewayTimeout",
+};
+
+function problem(description: string, headers: string[] = []) {
+  return {
+    description,
+    headers: Object.fromEntries(headers.map((name) => [name, { $ref: `#/components/headers/${name}` }])),
+    content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+  };
+}
+
+const rateLimitHeaders = {
+  RateLimit: {
+    description:
+      'Remaining requests and seconds to reset per policy, e.g. `"minute";r=41;t=23, "month";r=9958;t=86400`',
+    schema: { type: "string" },
+  },
+  "RateLimit-Policy": {
+    description: 'The limits of the key\'s tier, e.g. `"minute";q=60;w=60, "month";q=10000;w=2592000`',
+    schema: { type: "string" },
+  },
+  "Retry-After": {
+    description: "Whole seconds until a request would be admitted again",
+    schema: { type: "integer" },
+  },
+  "X-Request-Id": { description: "Quote it when asking for support", schema: { type: "string" } },
+};
+
+function planTable(all: Record<string, Plan>): string {
+  const rows = Object.entries(all).map(
+    ([tier, plan]) =>
+      `| ${plan.name} (\`${tier}\`) | ${plan.rateLimit.requests} per ${plan.rateLimit.windowSeconds} s | ${
+        plan.burst ? `${plan.burst.capacity}, refills ${plan.burst.refillPerSecond}/s` : "-"
+      } | ${plan.monthlyQuota.toLocaleString("en-US")} | ${plan.display.price} |`,
+  );
+  return [
+    "| plan | rate limit | burst | monthly quota | price |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
+}
+
+const isProxied = (path: string, prefixes: string[]) =>
+  prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+
+/**
+ * One OpenAPI 3.1 document: the origin's paths under the API prefixes, each secured by the API key and
+ * documenting the gateway's own answers, plus the gateway's public routes.
+ */
+export function mergeDocuments(
+  config: Config,
+  gateway: OpenApiDocument,
+  origin: OpenApiDocument | undefined,
+): OpenApiDocument {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [path, item] of Object.entries(origin?.paths ?? {})) {
+    if (!isProxied(path, config.apiPrefixes)) continue;
+    const operations: Record<string, unknown> = { ...item };
+    for (const method of METHODS) {
+      const operation = item[method] as Record<string, unknown> | undefined;
+      if (!operation) continue;
+      const responses = { ...(operation.responses as Record<string, unknown> | undefined) };
+      for (const [status, name] of Object.entries(GATEWAY_ERRORS)) {
+        responses[status] ??= { $ref: `#/components/responses/${name}` };
+      }
+      operations[method] = { ...operation, security: [{ apiKey: [] }, { bearerKey: [] }], responses };
+    }
+    paths[path] = operations;
+  }
+  Object.assign(paths, gateway.paths ?? {});
+
+  const originInfo = origin?.info ?? {};
+  return {
+    openapi: "3.1.0",
+    info: {
+      ...originInfo,
+      title: (originInfo.title as string | undefined) ?? "API",
+      version: (originInfo.version as string | undefined) ?? "1.0.0",
+      description: [
+        originInfo.description ?? "",
+        "## Authentication\nSend your API key in the `X-API-Key` header (or `Authorization: Bearer <key>`). Keys in the URL are refused.",
+        `## Plans and limits\n${planTable(plans)}\n\nEvery response carries \`RateLimit-Policy\` and \`RateLimit\` headers; a 429 carries \`Retry-After\`.`,
+        "## Errors\nErrors are RFC 9457 `application/problem+json` with a `requestId`.",
+      ]
+        .filter(Boolean)
+        .join("\n\n"),
+    },
+    servers: [{ url: "/" }],
+    tags: [...(origin?.tags ?? []), { name: "Gateway", description: "Routes the gateway itself serves" }],
+    paths,
+    components: {
+      ...(origin?.components ?? {}),
+      schemas: { ...(origin?.components?.schemas ?? {}), ...(gateway.components?.schemas ?? {}) },
+      securitySchemes: {
+        ...(origin?.components?.securitySchemes ?? {}),
+        apiKey: {
+          type: "apiKey",
+          in: "header",
+          name: "X-API-Key",
+          description: "Your API key, e.g. gw_live_...",
+        },
+        bearerKey: { type: "http", scheme: "bearer", description: "The same API key as a bearer token" },
+      },
+      headers: { ...(origin?.components?.headers ?? {}), ...rateLimitHeaders },
+      responses: {
+        ...(origin?.components?.responses ?? {}),
+        GatewayUnauthorized: problem("No API key was sent", ["X-Request-Id"]),
+        GatewayInvalidKey: problem("The API key is unknown, revoked, expired or malformed", ["X-Request-Id"]),
+        GatewayTooManyRequests: problem("Rate limit or monthly quota exceeded", [
+          "Retry-After",
+          "RateLimit",
+          "RateLimit-Policy",
+          "X-Request-Id",
+        ]),
+        GatewayBadGateway: problem("The origin could not be reached", ["X-Request-Id"]),
+        GatewayUnavailable: problem("A dependency of the gateway is unavailable", [
+          "Retry-After",
+          "X-Request-Id",
+        ]),
+        GatewayTimeout: problem("The origin did not answer in time", ["X-Request-Id"]),
+      },
+    },
+  };
+}

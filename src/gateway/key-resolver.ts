@@ -1,0 +1,111 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import type { LazyDatabase } from "../db/lazy";
+import {
+  loadAccountFromPostgres,
+  loadKeyFromPostgres,
+  publishAccountRecord,
+  publishKeyRecord,
+} from "../keys/record-store";
+import type { AccountRecord, CachedKey } from "../keys/records";
+import { ApiError } from "../lib/errors";
+import type { Logger } from "../lib/log";
+import { TtlCache } from "../lib/ttl-cache";
+import { redisKeys } from "../store/layout";
+
+/**
+ * Isolate memory: which key a hash is and which tier its account has. Entries may be stale for at most
+ * their TTL, but every admitted request re-reads both records from Redis inside its one rate-limit round
+ * trip (see limiter.ts), so a revocation or tier change is seen on the very next request anyway.
+ */
+const keyCache = new TtlCache<string, CachedKey>(10_000, 60_000);
+const accountCache = new TtlCache<string, AccountRecord>(10_000, 60_000);
+
+export interface ResolvedKey {
+  key: CachedKey;
+  account?: AccountRecord;
+  source: "memory" | "redis" | "postgres";
+}
+
+export interface ResolverDeps {
+  redis: Redis;
+  db: LazyDatabase;
+  log: Logger;
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** Memory, then Redis, then Postgres (filling Redis). Throws 503 when neither store can answer. */
+export async function resolveKey(hash: string, deps: ResolverDeps): Promise<ResolvedKey> {
+  const key = keyCache.get(hash);
+  if (key?.kind === "unknown") return { key, source: "memory" };
+  if (key) {
+    const account = accountCache.get(key.accountId);
+    if (account) return { key, account, source: "memory" };
+  }
+  const fromRedis = await readFromRedis(hash, key?.kind === "key" ? key.accountId : undefined, deps);
+  if (fromRedis) return fromRedis;
+  return readFromPostgres(hash, deps);
+}
+
+async function readFromRedis(hash: string, knownAccountId: string | undefined, deps: ResolverDeps) {
+  try {
+    let [key, account] = knownAccountId
+      ? await deps.redis.mget<[CachedKey | null, AccountRecord | null]>(
+          redisKeys.apiKey(hash),
+          redisKeys.account(knownAccountId),
+        )
+      : [await deps.redis.get<CachedKey>(redisKeys.apiKey(hash)), null];
+    if (!key) return undefined;
+    if (key.kind === "unknown") {
+      remember(hash, key);
+      return { key, source: "redis" as const };
+    }
+    account ??= await deps.redis.get<AccountRecord>(redisKeys.account(key.accountId));
+    if (!account) return undefined;
+    remember(hash, key, account);
+    return { key, account, source: "redis" as const };
+  } catch (error) {
+    deps.log.warn("key lookup: redis failed, trying postgres", { error });
+    return undefined;
+  }
+}
+
+async function readFromPostgres(hash: string, deps: ResolverDeps): Promise<ResolvedKey> {
+  let found: Awaited<ReturnType<typeof loadKeyFromPostgres>>;
+  try {
+    found = await loadKeyFromPostgres(deps.db.get(), hash);
+  } catch (error) {
+    deps.log.error("key lookup: postgres failed too; refusing (fail closed)", { error });
+    throw new ApiError("unavailable", {
+      detail: "The key could not be verified right now. Retry shortly.",
+      headers: { "Retry-After": "5" },
+    });
+  }
+  const key: CachedKey = found?.key ?? { kind: "unknown" };
+  remember(hash, key, found?.account);
+  deps.waitUntil(
+    Promise.all([
+      publishKeyRecord(deps.redis, hash, key),
+      found ? publishAccountRecord(deps.redis, found.account) : undefined,
+    ]).catch((error) => deps.log.warn("key lookup: could not fill redis", { error })),
+  );
+  return { key, account: found?.account, source: "postgres" };
+}
+
+/** Called with what Redis says now (on every admitted request) so memory follows revocations and tiers. */
+export function remember(hash: string, key: CachedKey, account?: AccountRecord): void {
+  keyCache.set(hash, key);
+  if (account) accountCache.set(account.id, account);
+}
+
+/** Refills Redis from Postgres after a round trip found a record missing there (evicted or expired). */
+export async function refillFromPostgres(hash: string, accountId: string, deps: ResolverDeps): Promise<void> {
+  const db = deps.db.get();
+  const [found, account] = await Promise.all([
+    loadKeyFromPostgres(db, hash),
+    loadAccountFromPostgres(db, accountId),
+  ]);
+  await Promise.all([
+    publishKeyRecord(deps.redis, hash, found?.key ?? { kind: "unknown" }),
+    account ? publishAccountRecord(deps.redis, account) : undefined,
+  ]);
+}

@@ -1,0 +1,149 @@
+import type { Config } from "../config";
+import { ApiError } from "../lib/errors";
+import { signatureHeader } from "./origin-signature";
+
+// RFC 9110 7.6.1 connection-specific headers, plus proxy-connection which some clients still send.
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+// The caller's credentials and anything a client could use to spoof what the gateway asserts.
+const NEVER_FORWARDED = new Set([
+  "host",
+  "x-api-key",
+  "authorization",
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-real-ip",
+  "x-request-id",
+]);
+
+/** Portal session and CSRF cookies are the gateway's own; the origin never sees them. */
+const GATEWAY_COOKIE = /^(__Host-)?gw_/;
+
+export interface CallerIdentity {
+  accountId: string;
+  keyId: string;
+  tier: string;
+}
+
+/** The origin URL for a request: only path and query are taken from the client, never scheme or host. */
+export function originUrlFor(config: Config, requestUrl: URL): URL {
+  const target = new URL(config.originUrl);
+  const basePath = target.pathname.replace(/\/+$/, "");
+  target.pathname = `${basePath}${requestUrl.pathname}`;
+  target.search = requestUrl.search;
+  target.hash = "";
+  return target;
+}
+
+function forwardedHeaders(request: Request, connectionListed: Set<string>): Headers {
+  const headers = new Headers();
+  for (const [name, value] of request.headers) {
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || NEVER_FORWARDED.has(lower) || connectionListed.has(lower)) continue;
+    if (lower.startsWith("x-gateway-") || lower.startsWith("cf-")) continue;
+    if (lower === "cookie") {
+      const kept = value
+        .split(";")
+        .map((part) => part.trim())
+        .filter((part) => part && !GATEWAY_COOKIE.test(part.split("=")[0] ?? ""));
+      if (kept.length > 0) headers.set("Cookie", kept.join("; "));
+      continue;
+    }
+    headers.append(name, value);
+  }
+  return headers;
+}
+
+function connectionTokens(headers: Headers): Set<string> {
+  return new Set(
+    (headers.get("Connection") ?? "")
+      .split(",")
+      .map((token) => token.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+/**
+ * Forwards the request to the origin, streamed both ways, redirects passed back unfollowed. An origin that
+ * has not answered (headers) within ORIGIN_TIMEOUT_MS gives 504; one that cannot be reached gives 502.
+ */
+export async function proxyToOrigin(
+  request: Request,
+  config: Config,
+  identity: CallerIdentity,
+  requestId: string,
+): Promise<Response> {
+  const incoming = new URL(request.url);
+  const target = originUrlFor(config, incoming);
+  const headers = forwardedHeaders(request, connectionTokens(request.headers));
+  const clientIp = request.headers.get("CF-Connecting-IP");
+  if (clientIp) {
+    headers.set("X-Forwarded-For", clientIp);
+    headers.set("X-Real-IP", clientIp);
+  }
+  headers.set("X-Forwarded-Proto", incoming.protocol.replace(":", ""));
+  headers.set("X-Forwarded-Host", incoming.host);
+  headers.set("X-Request-Id", requestId);
+  headers.set("X-Gateway-Account", identity.accountId);
+  headers.set("X-Gateway-Key-Id", identity.keyId);
+  headers.set("X-Gateway-Tier", identity.tier);
+  if (config.originSharedSecret) {
+    const timestamp = Math.floor(Date.now() / 1000);
+    headers.set(
+      "X-Gateway-Signature",
+      await signatureHeader(config.originSharedSecret, timestamp, {
+        ...identity,
+        method: request.method,
+        pathWithQuery: `${target.pathname}${target.search}`,
+        requestId,
+      }),
+    );
+  }
+
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), config.originTimeoutMs);
+  let upstream: Response;
+  try {
+    upstream = await fetch(target, {
+      method: request.method,
+      headers,
+      body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
+      redirect: "manual",
+      signal: controller.signal,
+    });
+  } catch (cause) {
+    if (controller.signal.aborted) {
+      throw new ApiError("origin_timeout", {
+        detail: `The origin did not answer within ${config.originTimeoutMs} ms.`,
+        cause,
+      });
+    }
+    throw new ApiError("origin_unreachable", { detail: "The origin could not be reached.", cause });
+  } finally {
+    clearTimeout(timer);
+  }
+
+  const responseHeaders = new Headers();
+  const listed = connectionTokens(upstream.headers);
+  for (const [name, value] of upstream.headers) {
+    const lower = name.toLowerCase();
+    if (!HOP_BY_HOP.has(lower) && !listed.has(lower)) responseHeaders.append(name, value);
+  }
+  return new Response(upstream.body, {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers: responseHeaders,
+  });
+}

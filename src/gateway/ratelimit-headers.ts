@@ -1,0 +1,38 @@
+import type { Plan } from "../plans/plans";
+import type { WindowState } from "./limiter";
+
+/**
+ * RateLimit-Policy and RateLimit headers of draft-ietf-httpapi-ratelimit-headers (structured-field lists):
+ *   RateLimit-Policy: "minute";q=60;w=60, "month";q=10000;w=2592000
+ *   RateLimit: "minute";r=41;t=23, "month";r=9958;t=1234567
+ */
+const MONTH_SECONDS = 30 * 24 * 60 * 60;
+
+export function windowName(seconds: number): string {
+  const names: Record<number, string> = { 1: "second", 60: "minute", 3600: "hour", 86400: "day" };
+  return names[seconds] ?? `${seconds}s`;
+}
+
+export function rateLimitPolicy(plan: Plan): string {
+  const policies = [
+    `"${windowName(plan.rateLimit.windowSeconds)}";q=${plan.rateLimit.requests};w=${plan.rateLimit.windowSeconds}`,
+  ];
+  if (plan.burst) {
+    const refillSeconds = Math.max(1, Math.ceil(plan.burst.capacity / plan.burst.refillPerSecond));
+    policies.push(`"burst";q=${plan.burst.capacity};w=${refillSeconds}`);
+  }
+  policies.push(`"month";q=${plan.monthlyQuota};w=${MONTH_SECONDS}`);
+  return policies.join(", ");
+}
+
+export function rateLimitState(
+  plan: Plan,
+  state: { window: WindowState; burst?: WindowState; quota: WindowState },
+): string {
+  const items = [
+    `"${windowName(plan.rateLimit.windowSeconds)}";r=${state.window.remaining};t=${state.window.resetSeconds}`,
+  ];
+  if (state.burst) items.push(`"burst";r=${state.burst.remaining};t=${state.burst.resetSeconds}`);
+  items.push(`"month";r=${state.quota.remaining};t=${state.quota.resetSeconds}`);
+  return items.join(", ");
+}

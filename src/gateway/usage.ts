@@ -1,0 +1,100 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import type { UsageOutcome } from "../db/schema/usage-daily";
+import type { Logger } from "../lib/log";
+import { CommandBatch } from "../store/command-batch";
+import { redisKeys } from "../store/layout";
+
+/**
+ * Usage counters and last-used times, kept in isolate memory and written to Redis by riding along in the
+ * NEXT request's rate-limit round trip, so metering costs no round trip of its own at steady state. When no
+ * request follows within FLUSH_DELAY_MS, the request that produced them flushes them itself (after its
+ * response, in waitUntil). A failed write puts the counts back, so nothing is lost to a Redis hiccup.
+ */
+const FLUSH_DELAY_MS = 200;
+const USAGE_RETENTION_SECONDS = 40 * 24 * 60 * 60;
+
+const pendingCounts = new Map<string, number>();
+const pendingLastUsed = new Map<string, number>();
+const expirySetForDay = new Set<string>();
+let scheduledFlush: Promise<void> | undefined;
+
+const SEPARATOR = "\n";
+
+export function utcDay(now: number): string {
+  return new Date(now).toISOString().slice(0, 10);
+}
+
+/** Counts one request of `keyId` with its outcome. */
+export function recordUsage(keyId: string, accountId: string, outcome: UsageOutcome, now: number): void {
+  const slot = [utcDay(now), `${keyId}|${accountId}|${outcome}`].join(SEPARATOR);
+  pendingCounts.set(slot, (pendingCounts.get(slot) ?? 0) + 1);
+  if (outcome !== "auth") pendingLastUsed.set(keyId, Math.max(now, pendingLastUsed.get(keyId) ?? 0));
+}
+
+export function hasPendingUsage(): boolean {
+  return pendingCounts.size > 0 || pendingLastUsed.size > 0;
+}
+
+/**
+ * Moves everything pending into `batch`. Returns a function that puts it back, to call when the batch
+ * fails.
+ */
+export function drainUsageInto(batch: CommandBatch): () => void {
+  if (!hasPendingUsage()) return () => {};
+  const counts = new Map(pendingCounts);
+  const lastUsed = new Map(pendingLastUsed);
+  pendingCounts.clear();
+  pendingLastUsed.clear();
+  const byDay = new Map<string, Record<string, number>>();
+  for (const [slot, count] of counts) {
+    const [day, field] = slot.split(SEPARATOR) as [string, string];
+    const fields = byDay.get(day) ?? {};
+    fields[field] = count;
+    byDay.set(day, fields);
+  }
+  for (const [day, fields] of byDay) {
+    const key = redisKeys.usageDay(day);
+    for (const [field, count] of Object.entries(fields)) {
+      void batch.add((p) => p.hincrby(key, field, count)).catch(() => {});
+    }
+    if (!expirySetForDay.has(day)) {
+      expirySetForDay.add(day);
+      void batch.add((p) => p.expire(key, USAGE_RETENTION_SECONDS)).catch(() => expirySetForDay.delete(day));
+    }
+  }
+  if (lastUsed.size > 0) {
+    void batch.add((p) => p.hset(redisKeys.lastUsed, Object.fromEntries(lastUsed))).catch(() => {});
+  }
+  return () => {
+    for (const [slot, count] of counts) pendingCounts.set(slot, (pendingCounts.get(slot) ?? 0) + count);
+    for (const [keyId, at] of lastUsed)
+      pendingLastUsed.set(keyId, Math.max(at, pendingLastUsed.get(keyId) ?? 0));
+  };
+}
+
+/**
+ * Makes sure pending usage reaches Redis soon even if no other request comes: returns the promise to hand
+ * to ctx.waitUntil. Requests arriving meanwhile share one scheduled flush.
+ */
+export function scheduleUsageFlush(redis: Redis, log: Logger): Promise<void> {
+  scheduledFlush ??= new Promise<void>((resolve) => setTimeout(resolve, FLUSH_DELAY_MS))
+    .then(() => flushUsage(redis))
+    .catch((error) => log.warn("usage flush failed; counts kept for the next try", { error }))
+    .finally(() => {
+      scheduledFlush = undefined;
+    });
+  return scheduledFlush;
+}
+
+/** Writes everything pending now, in one round trip (none when a later request already carried it). */
+export async function flushUsage(redis: Redis): Promise<void> {
+  if (!hasPendingUsage()) return;
+  const batch = new CommandBatch(redis);
+  const restore = drainUsageInto(batch);
+  try {
+    await batch.execute();
+  } catch (error) {
+    restore();
+    throw error;
+  }
+}

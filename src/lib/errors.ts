@@ -1,0 +1,94 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/**
+ * Every error the gateway can answer with. `type` is the RFC 9457 problem type: a relative URI, resolved
+ * against the gateway's own origin, where /problems/{slug} documents it.
+ */
+export const problemTypes = {
+  bad_request: { status: 400, title: "Bad request" },
+  validation_failed: { status: 400, title: "The request is not valid" },
+  key_in_query: { status: 400, title: "API keys are not accepted in the query string" },
+  unauthorized: { status: 401, title: "Authentication required" },
+  invalid_key: { status: 403, title: "The API key is not valid" },
+  forbidden: { status: 403, title: "Forbidden" },
+  not_found: { status: 404, title: "Not found" },
+  method_not_allowed: { status: 405, title: "Method not allowed" },
+  conflict: { status: 409, title: "Conflict" },
+  payload_too_large: { status: 413, title: "Payload too large" },
+  rate_limited: { status: 429, title: "Rate limit exceeded" },
+  quota_exceeded: { status: 429, title: "Monthly quota exhausted" },
+  internal: { status: 500, title: "Internal error" },
+  misconfigured: { status: 500, title: "The gateway is misconfigured" },
+  origin_unreachable: { status: 502, title: "The origin could not be reached" },
+  unavailable: { status: 503, title: "Service unavailable" },
+  origin_timeout: { status: 504, title: "The origin did not answer in time" },
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+
+export type ProblemCode = keyof typeof problemTypes;
+
+export interface ProblemOptions {
+  detail?: string;
+  /** Extra response headers, e.g. Retry-After or WWW-Authenticate. */
+  headers?: Record<string, string>;
+  /** RFC 9457 extension members, e.g. the list of invalid fields. */
+  extensions?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/** The one error class: thrown anywhere, rendered by the app's error handler as problem+json. */
+export class ApiError extends Error {
+  readonly code: ProblemCode;
+  readonly detail: string | undefined;
+  readonly headers: Record<string, string>;
+  readonly extensions: Record<string, unknown>;
+
+  constructor(code: ProblemCode, options: ProblemOptions = {}) {
+    super(options.detail ?? problemTypes[code].title, { cause: options.cause });
+    this.name = "ApiError";
+    this.code = code;
+    this.detail = options.detail;
+    this.headers = options.headers ?? {};
+    this.extensions = options.extensions ?? {};
+  }
+
+  get status(): ContentfulStatusCode {
+    return problemTypes[this.code].status;
+  }
+}
+
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  requestId: string;
+  [extension: string]: unknown;
+}
+
+/** Builds the RFC 9457 body. `instance` is the request path (no query: it may hold secrets). */
+export function problemBody(error: ApiError, requestId: string, path: string): ProblemBody {
+  const { title, status } = problemTypes[error.code];
+  return {
+    ...error.extensions,
+    type: `/problems/${error.code.replaceAll("_", "-")}`,
+    title,
+    status,
+    ...(error.detail ? { detail: error.detail } : {}),
+    instance: path,
+    requestId,
+  };
+}
+
+/** Renders an ApiError as an application/problem+json response on this request's context. */
+export function problemResponse(c: Context, error: ApiError): Response {
+  const requestId: string = c.get("requestId") ?? "unknown";
+  const body = problemBody(error, requestId, new URL(c.req.url).pathname);
+  const headers = new Headers(error.headers);
+  headers.set("Content-Type", PROBLEM_CONTENT_TYPE);
+  headers.set("Cache-Control", "no-store");
+  return new Response(JSON.stringify(body), { status: body.status, headers });
+}

@@ -1,0 +1,69 @@
+/**
+ * Structured JSON logs, one object a line, which Workers Logs indexes. Anything that may carry a secret is
+ * redacted before it is written: values under secret-sounding keys, and key- or token-shaped substrings.
+ */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+const levelRank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+const SECRET_KEY_NAME = /(authorization|token|secret|password|api[-_]?key|cookie|^key$|signature)/i;
+// Gateway keys, Stripe secrets and webhook secrets, bearer credentials, and URL passwords.
+const SECRET_SHAPES: RegExp[] = [
+  /\bgw_(live|test)_[A-Za-z0-9]+/g,
+  /\b(sk|rk)_(live|test)_[A-Za-z0-9]+/g,
+  /\bwhsec_[A-Za-z0-9]+/g,
+  /\bBearer\s+[^\s",]+/gi,
+  /(\/\/[^:/@\s]+:)[^@/\s]+@/g,
+];
+
+export function redactString(value: string): string {
+  let out = value;
+  for (const shape of SECRET_SHAPES) {
+    out = out.replace(shape, (match, ...groups) =>
+      match.startsWith("//") ? `${groups[0]}[REDACTED]@` : "[REDACTED]",
+    );
+  }
+  return out;
+}
+
+/** Deep-copies `value`, replacing secrets. Depth-bounded so a cyclic or huge object cannot stall a request. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return redactString(value);
+  if (value === null || typeof value !== "object" || depth > 6) return value;
+  if (value instanceof Error) return { name: value.name, message: redactString(value.message) };
+  if (Array.isArray(value)) return value.slice(0, 50).map((item) => redact(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    out[key] =
+      SECRET_KEY_NAME.test(key) && item != null && item !== "" ? "[REDACTED]" : redact(item, depth + 1);
+  }
+  return out;
+}
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  /** A logger whose lines all carry `fields` (e.g. the request id). */
+  with(fields: Record<string, unknown>): Logger;
+}
+
+export function createLogger(minLevel: LogLevel = "info", base: Record<string, unknown> = {}): Logger {
+  const write = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
+    if (levelRank[level] < levelRank[minLevel]) return;
+    const line = JSON.stringify(
+      redact({ level, message, time: new Date().toISOString(), ...base, ...fields }),
+    );
+    if (level === "error") console.error(line);
+    else if (level === "warn") console.warn(line);
+    else console.log(line);
+  };
+  return {
+    debug: (message, fields) => write("debug", message, fields),
+    info: (message, fields) => write("info", message, fields),
+    warn: (message, fields) => write("warn", message, fields),
+    error: (message, fields) => write("error", message, fields),
+    with: (fields) => createLogger(minLevel, { ...base, ...fields }),
+  };
+}

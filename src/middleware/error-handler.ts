@@ -1,0 +1,57 @@
+import type { ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { ConfigError } from "../config";
+import type { AppEnv } from "../lib/context";
+import { ApiError, type ProblemCode, problemResponse } from "../lib/errors";
+import { createLogger } from "../lib/log";
+
+const statusCodes: Partial<Record<number, ProblemCode>> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  409: "conflict",
+  413: "payload_too_large",
+  503: "unavailable",
+};
+
+/** Renders every error as RFC 9457 problem+json with the request id; stacks go to the log only, redacted. */
+export const renderError: ErrorHandler<AppEnv> = (error, c) => {
+  const requestId = c.get("requestId") ?? crypto.randomUUID();
+  if (!c.get("requestId")) c.set("requestId", requestId);
+  let problem: ApiError;
+  if (error instanceof ApiError) {
+    problem = error;
+  } else if (error instanceof HTTPException) {
+    problem = new ApiError(statusCodes[error.status] ?? "bad_request", {
+      detail: error.message || undefined,
+    });
+  } else if (error instanceof ConfigError) {
+    problem = new ApiError("misconfigured", {
+      detail: "The gateway's configuration is incomplete; see its logs.",
+    });
+  } else {
+    problem = new ApiError("internal", { detail: "An unexpected error occurred; quote the request id." });
+  }
+  if (problem.status >= 500) {
+    const log = c.get("log") ?? createLogger("info", { requestId });
+    log.error("request failed", {
+      code: problem.code,
+      error:
+        error instanceof Error
+          ? { name: error.name, message: error.message, stack: error.stack }
+          : String(error),
+      issues: error instanceof ConfigError ? error.issues : undefined,
+    });
+  }
+  const response = problemResponse(c, problem);
+  response.headers.set("X-Request-Id", requestId);
+  return response;
+};
+
+export const renderNotFound: NotFoundHandler<AppEnv> = (c) =>
+  problemResponse(
+    c,
+    new ApiError("not_found", { detail: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }),
+  );

@@ -1,0 +1,25 @@
+/**
+ * Every Redis key the gateway uses, in one place, so the layout can be read (and migrated) at a glance.
+ * All keys share the `gw:` namespace so the gateway can share a Redis database with other tenants.
+ */
+export const redisKeys = {
+  /** JSON KeyRecord of an API key, by the key's SHA-256 hex (or a negative-cache marker). */
+  apiKey: (hash: string) => `gw:key:${hash}`,
+  /** JSON AccountRecord (tier, billing state) by account id. */
+  account: (accountId: string) => `gw:acct:${accountId}`,
+  /** Prefix @upstash/ratelimit builds sliding-window keys under: `${prefix}:${keyId}:${window}`. */
+  rateLimitPrefix: "gw:rl",
+  /** Prefix of the token-bucket (burst) limiter's keys. */
+  burstPrefix: "gw:burst",
+  /** Requests counted against an account's monthly quota, by UTC month (YYYY-MM). */
+  quota: (accountId: string, month: string) => `gw:quota:${accountId}:${month}`,
+  /** Hash of usage counters for one UTC day (YYYY-MM-DD); field `${keyId}|${accountId}|${outcome}`. */
+  usageDay: (day: string) => `gw:usage:${day}`,
+  /** Hash keyId -> last-used time (ms), rolled up into Postgres by the scheduled job. */
+  lastUsed: "gw:lastused",
+} as const;
+
+/** How long a key or account record stays in Redis before it is read again from Postgres. */
+export const RECORD_TTL_SECONDS = 24 * 60 * 60;
+/** How long Redis remembers that a hash matches no key, so guessing cannot hammer Postgres. */
+export const UNKNOWN_KEY_TTL_SECONDS = 5 * 60;

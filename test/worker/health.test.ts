@@ -1,0 +1,46 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+
+const call = (path: string, init?: RequestInit) =>
+  exports.default.fetch(new Request(`http://gateway.test${path}`, init));
+
+describe("health", () => {
+  it("answers liveness without touching a dependency", async () => {
+    const response = await call("/health");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok" });
+    expect(response.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("reports ready when Redis (through the Upstash bridge) and Postgres (through the Neon proxy) answer", async () => {
+    const response = await call("/health/ready");
+    const body = (await response.json()) as { status: string; checks: Record<string, { ok: boolean }> };
+    expect(body.checks.redis?.ok).toBe(true);
+    expect(body.checks.postgres?.ok).toBe(true);
+    expect(response.status).toBe(200);
+    expect(body.status).toBe("ok");
+  });
+
+  it("keeps a well-formed caller request id and replaces a malformed one", async () => {
+    const kept = await call("/health", { headers: { "X-Request-Id": "trace-abc-12345" } });
+    expect(kept.headers.get("X-Request-Id")).toBe("trace-abc-12345");
+    const replaced = await call("/health", { headers: { "X-Request-Id": "bad id\twith spaces" } });
+    expect(replaced.headers.get("X-Request-Id")).not.toContain("bad");
+  });
+});
+
+describe("unknown routes", () => {
+  it("answer 404 problem+json with the request id", async () => {
+    const response = await call("/nope");
+    expect(response.status).toBe(404);
+    expect(response.headers.get("Content-Type")).toBe("application/problem+json");
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      type: "/problems/not-found",
+      title: "Not found",
+      status: 404,
+      instance: "/nope",
+    });
+    expect(body.requestId).toBe(response.headers.get("X-Request-Id"));
+  });
+});

@@ -1,0 +1,119 @@
+import { describe, expect, it } from "vitest";
+import { monthWindow } from "../../src/gateway/month";
+import { plans } from "../../src/plans/plans";
+import { accountWithKey, admin, gateway, gatewayWith, problemOf, redis, withKey } from "./support";
+
+const free = plans.free;
+
+function remaining(header: string | null, policy: string): number {
+  const match = new RegExp(`"${policy}";r=(\\d+);t=(\\d+)`).exec(header ?? "");
+  if (!match) throw new Error(`no ${policy} item in RateLimit: ${header}`);
+  return Number(match[1]);
+}
+
+describe("rate limits: headers", () => {
+  it("carries RateLimit-Policy and a RateLimit that counts down", async () => {
+    const { key } = await accountWithKey("free");
+    const first = await gateway("/v1/hello", withKey(key));
+    expect(first.headers.get("RateLimit-Policy")).toBe(
+      `"minute";q=${free.rateLimit.requests};w=60, "month";q=${free.monthlyQuota};w=2592000`,
+    );
+    const second = await gateway("/v1/hello", withKey(key));
+    expect(remaining(first.headers.get("RateLimit"), "minute")).toBe(free.rateLimit.requests - 1);
+    expect(remaining(second.headers.get("RateLimit"), "minute")).toBe(free.rateLimit.requests - 2);
+    expect(remaining(second.headers.get("RateLimit"), "month")).toBe(free.monthlyQuota - 2);
+  });
+
+  it("describes the burst bucket of tiers that have one", async () => {
+    const { key } = await accountWithKey("basic");
+    const response = await gateway("/v1/hello", withKey(key));
+    expect(response.headers.get("RateLimit-Policy")).toContain(`"burst";q=${plans.basic.burst?.capacity}`);
+    expect(response.headers.get("RateLimit")).toMatch(/"burst";r=\d+;t=\d+/);
+  });
+});
+
+describe("rate limits: enforcement", () => {
+  it("answers 429 with an honest Retry-After once the window is used up", async () => {
+    const { key } = await accountWithKey("free");
+    for (let i = 0; i < free.rateLimit.requests; i++) {
+      expect((await gateway("/v1/hello", withKey(key))).status).toBe(200);
+    }
+    const refused = await gateway("/v1/hello", withKey(key));
+    expect(refused.status).toBe(429);
+    const retryAfter = Number(refused.headers.get("Retry-After"));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(free.rateLimit.windowSeconds);
+    expect(refused.headers.get("RateLimit-Policy")).toContain('"minute"');
+    expect(refused.headers.get("RateLimit")).toMatch(/"minute";r=0;t=\d+/);
+    expect(await problemOf(refused)).toMatchObject({ type: "/problems/rate-limited", status: 429 });
+    // Refused again from isolate memory, with the same kind of answer.
+    const again = await gateway("/v1/hello", withKey(key));
+    expect(again.status).toBe(429);
+    expect(Number(again.headers.get("Retry-After"))).toBeLessThanOrEqual(retryAfter);
+  });
+
+  it("never admits more than the limit to concurrent requests", async () => {
+    const { key } = await accountWithKey("free");
+    const responses = await Promise.all(
+      Array.from({ length: free.rateLimit.requests + 40 }, () => gateway("/v1/hello", withKey(key))),
+    );
+    const statuses = responses.map((response) => response.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(free.rateLimit.requests);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(40);
+  });
+
+  it("answers 429 quota_exceeded with Retry-After until the month ends", async () => {
+    const { key, account } = await accountWithKey("free");
+    const month = monthWindow(Date.now());
+    await redis.set(`gw:quota:${account.id}:${month.id}`, free.monthlyQuota - 1);
+    const last = await gateway("/v1/hello", withKey(key));
+    expect(last.status).toBe(200);
+    expect(remaining(last.headers.get("RateLimit"), "month")).toBe(0);
+    const refused = await gateway("/v1/hello", withKey(key));
+    expect(refused.status).toBe(429);
+    expect(await problemOf(refused)).toMatchObject({ type: "/problems/quota-exceeded" });
+    const expected = Math.ceil((month.endMs - Date.now()) / 1000);
+    expect(Math.abs(Number(refused.headers.get("Retry-After")) - expected)).toBeLessThanOrEqual(2);
+  });
+
+  it("shares the monthly quota between an account's keys", async () => {
+    const { key, account } = await accountWithKey("free");
+    const second = await admin(`/accounts/${account.id}/keys`, { method: "POST", json: {} });
+    const { key: otherKey } = (await second.json()) as { key: string };
+    const first = await gateway("/v1/hello", withKey(key));
+    const next = await gateway("/v1/hello", withKey(otherKey));
+    expect(remaining(next.headers.get("RateLimit"), "month")).toBe(
+      remaining(first.headers.get("RateLimit"), "month") - 1,
+    );
+    // ...while each key has its own rate-limit window.
+    expect(remaining(next.headers.get("RateLimit"), "minute")).toBe(free.rateLimit.requests - 1);
+  });
+
+  it("applies a tier change from the next response on", async () => {
+    const { key, account } = await accountWithKey("free");
+    expect((await gateway("/v1/hello", withKey(key))).headers.get("RateLimit-Policy")).toContain(
+      `q=${free.rateLimit.requests};`,
+    );
+    expect((await admin(`/accounts/${account.id}`, { method: "PATCH", json: { tier: "pro" } })).status).toBe(
+      200,
+    );
+    const after = await gateway("/v1/hello", withKey(key));
+    expect(after.headers.get("RateLimit-Policy")).toContain(
+      `"minute";q=${plans.pro.rateLimit.requests};w=60`,
+    );
+  });
+});
+
+describe("rate limits: Redis failing", () => {
+  it("admits a cached key when RATE_LIMIT_FAIL_MODE=open, and refuses with 503 when closed", async () => {
+    const { key } = await accountWithKey("free");
+    expect((await gateway("/v1/hello", withKey(key))).status).toBe(200);
+    const down = { UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9" };
+    const open = await gatewayWith({ ...down, RATE_LIMIT_FAIL_MODE: "open" }, "/v1/hello", withKey(key));
+    expect(open.status).toBe(200);
+    expect(open.headers.get("RateLimit-Policy")).toContain('"minute"');
+    const closed = await gatewayWith({ ...down, RATE_LIMIT_FAIL_MODE: "closed" }, "/v1/hello", withKey(key));
+    expect(closed.status).toBe(503);
+    expect(closed.headers.get("Retry-After")).toBe("1");
+  });
+});
