@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { isListening } from "../../scripts/stack/net.ts";
 import {
   hasRedisServer,
   type RunningRedis,
@@ -38,10 +39,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw new Error(`TEST_REDIS_URL=${redisUrl} does not answer PING`);
   }
   project.provide("redisUrl", redisUrl);
-  project.provide(
-    "postgresUrl",
-    process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
-  );
+  const postgresUrl = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  const postgres = new URL(postgresUrl);
+  // The proxy tests check real server sessions (pg_stat_activity): an embedded Postgres cannot stand in.
+  if (!(await isListening(postgres.hostname, Number(postgres.port || 5432)))) {
+    throw new Error(
+      `Tests need PostgreSQL at ${postgres.host}: run \`bash scripts/ci-services.sh\` (starts or installs it) or set TEST_POSTGRES_URL`,
+    );
+  }
+  project.provide("postgresUrl", postgresUrl);
   return async () => {
     await redis?.stop();
   };
