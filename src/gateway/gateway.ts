@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { lazyDatabase } from "../db/lazy";
-import { displayStart, hashApiKey, parseApiKey } from "../keys/key-format";
+import { hashApiKey, parseApiKey } from "../keys/key-format";
 import { type AccountRecord, type KeyRecord, keyRefusal } from "../keys/records";
 import type { AppEnv } from "../lib/context";
 import { ApiError, problemResponse } from "../lib/errors";
@@ -48,7 +48,7 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
       recordUsage(resolved.key.id, resolved.key.accountId, "auth", now);
       waitUntil(scheduleUsageFlush(redis, log));
     }
-    log.info("key refused", { reason: refusal ?? "unknown", keyStart: displayStart(apiKey) });
+    log.info("key refused", { reason: refusal ?? "unknown", keyHash: hash.slice(0, 12) });
     throw invalidKey();
   }
   let key: KeyRecord = resolved.key;

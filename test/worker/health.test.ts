@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { gatewayWith } from "./support";
 
 const call = (path: string, init?: RequestInit) =>
   exports.default.fetch(new Request(`http://gateway.test${path}`, init));
@@ -42,5 +43,20 @@ describe("unknown routes", () => {
       instance: "/nope",
     });
     expect(body.requestId).toBe(response.headers.get("X-Request-Id"));
+  });
+});
+
+describe("readiness when a dependency fails", () => {
+  it("answers 503 naming the dependency that failed", async () => {
+    const response = await gatewayWith({ UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9" }, "/health/ready");
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as {
+      status: string;
+      checks: Record<string, { ok: boolean; error?: string }>;
+    };
+    expect(body.status).toBe("degraded");
+    expect(body.checks.redis?.ok).toBe(false);
+    expect(body.checks.redis?.error).toBeTruthy();
+    expect(body.checks.postgres?.ok).toBe(true);
   });
 });
