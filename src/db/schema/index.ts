@@ -1,4 +1,5 @@
 export * from "./accounts";
 export * from "./api-keys";
+export * from "./audit-events";
 export * from "./stripe-events";
 export * from "./usage-daily";
