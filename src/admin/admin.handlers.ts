@@ -1,33 +1,35 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { adminActor } from "../audit/audit";
+import { listAuditEvents } from "../audit/audit-log";
 import { lazyDatabase } from "../db/lazy";
-import {
-  createAccount,
-  createKey,
-  getAccount,
-  type KeyServiceDeps,
-  listKeys,
-  revokeKey,
-  setAccountTier,
-} from "../keys/key-service";
+import { createAccount, getAccount, setAccountTier } from "../keys/account-service";
+import { createKey, listKeys, revokeKey, rotateKey } from "../keys/key-service";
+import type { KeyServiceDeps } from "../keys/service-deps";
 import type { AppEnv } from "../lib/context";
+import { ApiError } from "../lib/errors";
 import { redisFor } from "../store/redis";
-import { presentAccount, presentKey } from "./admin.presenters";
+import { lastUsedTimes } from "../usage/last-used";
+import { usageSeries } from "../usage/usage-service";
+import { presentAccount, presentAuditEvent, presentKey } from "./admin.presenters";
 import type {
   createAccountRoute,
   createKeyRoute,
+  eventsRoute,
   getAccountRoute,
   listKeysRoute,
   revokeKeyRoute,
+  rotateKeyRoute,
   updateAccountRoute,
+  usageRoute,
 } from "./admin.routes";
 
-/** Postgres and Redis for one admin request; the pool is closed after the response. */
+/** Postgres and Redis for one admin request, acting as the admin; the pool is closed after the response. */
 function services(c: Context<AppEnv>): KeyServiceDeps {
   const config = c.get("config");
   const db = lazyDatabase(config);
   c.executionCtx.waitUntil(db.close());
-  return { db: db.get(), redis: redisFor(config), keyEnvironment: config.keyEnvironment };
+  return { db: db.get(), redis: redisFor(config), keyEnvironment: config.keyEnvironment, actor: adminActor };
 }
 
 export const createAccountHandler: RouteHandler<typeof createAccountRoute, AppEnv> = async (c) => {
@@ -56,11 +58,55 @@ export const createKeyHandler: RouteHandler<typeof createKeyRoute, AppEnv> = asy
 };
 
 export const listKeysHandler: RouteHandler<typeof listKeysRoute, AppEnv> = async (c) => {
-  const keys = await listKeys(services(c), c.req.valid("param").id);
-  return c.json({ keys: keys.map((key) => presentKey(key)) }, 200);
+  const deps = services(c);
+  const keys = await listKeys(deps, c.req.valid("param").id);
+  const lastUsed = await lastUsedTimes(
+    deps.redis,
+    keys.map((key) => key.id),
+  ).catch(() => new Map<string, number>());
+  return c.json({ keys: keys.map((key) => presentKey(key, { lastUsedAt: lastUsed.get(key.id) })) }, 200);
 };
 
 export const revokeKeyHandler: RouteHandler<typeof revokeKeyRoute, AppEnv> = async (c) => {
   await revokeKey(services(c), c.req.valid("param").id);
   return c.body(null, 204);
+};
+
+export const rotateKeyHandler: RouteHandler<typeof rotateKeyRoute, AppEnv> = async (c) => {
+  const rotated = await rotateKey(services(c), c.req.valid("param").id, {
+    overlapHours: c.req.valid("json")?.overlapHours,
+  });
+  c.header("Cache-Control", "no-store");
+  return c.json(
+    { ...presentKey(rotated.record), key: rotated.key, previous: presentKey(rotated.previous) },
+    201,
+  );
+};
+
+const MAX_USAGE_DAYS = 400;
+
+export const usageHandler: RouteHandler<typeof usageRoute, AppEnv> = async (c) => {
+  const deps = services(c);
+  const accountId = c.req.valid("param").id;
+  const query = c.req.valid("query");
+  const now = Date.now();
+  const to = query.to ?? new Date(now).toISOString().slice(0, 10);
+  const from =
+    query.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86_400_000).toISOString().slice(0, 10);
+  const span = (Date.parse(to) - Date.parse(from)) / 86_400_000;
+  if (span < 0 || span >= MAX_USAGE_DAYS) {
+    throw new ApiError("validation_failed", {
+      detail: `from must not be after to, and the range at most ${MAX_USAGE_DAYS} days.`,
+    });
+  }
+  await getAccount(deps, accountId);
+  return c.json(await usageSeries(deps, accountId, { from, to }, now), 200);
+};
+
+export const eventsHandler: RouteHandler<typeof eventsRoute, AppEnv> = async (c) => {
+  const deps = services(c);
+  const accountId = c.req.valid("param").id;
+  await getAccount(deps, accountId);
+  const page = await listAuditEvents(deps.db, accountId, c.req.valid("query"));
+  return c.json({ events: page.events.map(presentAuditEvent), nextBefore: page.nextBefore }, 200);
 };

@@ -3,18 +3,24 @@ import type { AppEnv } from "../lib/context";
 import {
   createAccountHandler,
   createKeyHandler,
+  eventsHandler,
   getAccountHandler,
   listKeysHandler,
   revokeKeyHandler,
+  rotateKeyHandler,
   updateAccountHandler,
+  usageHandler,
 } from "./admin.handlers";
 import {
   createAccountRoute,
   createKeyRoute,
+  eventsRoute,
   getAccountRoute,
   listKeysRoute,
   revokeKeyRoute,
+  rotateKeyRoute,
   updateAccountRoute,
+  usageRoute,
 } from "./admin.routes";
 import { adminAuth } from "./admin-auth";
 
@@ -28,5 +34,8 @@ export function createAdminRouter(defaultHook: ConstructorParameters<typeof Open
     .openapi(updateAccountRoute, updateAccountHandler)
     .openapi(createKeyRoute, createKeyHandler)
     .openapi(listKeysRoute, listKeysHandler)
-    .openapi(revokeKeyRoute, revokeKeyHandler);
+    .openapi(revokeKeyRoute, revokeKeyHandler)
+    .openapi(rotateKeyRoute, rotateKeyHandler)
+    .openapi(usageRoute, usageHandler)
+    .openapi(eventsRoute, eventsHandler);
 }

@@ -1,5 +1,6 @@
 import type { Account } from "../db/schema/accounts";
 import type { ApiKey } from "../db/schema/api-keys";
+import type { AuditEvent } from "../db/schema/audit-events";
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
@@ -14,18 +15,35 @@ export function presentAccount(account: Account) {
   };
 }
 
-/** A key as lists show it: status says "expired" once its expiry (or rotation overlap) has passed. */
-export function presentKey(key: ApiKey, now = Date.now()) {
+/**
+ * A key as lists show it: status says "expired" once its expiry (or rotation overlap) has passed, before
+ * the scheduled job has marked it; `lastUsedAt` may be fresher from Redis than the rolled-up column.
+ */
+export function presentKey(key: ApiKey, options: { now?: number; lastUsedAt?: number | null } = {}) {
+  const now = options.now ?? Date.now();
   const expired = key.status === "active" && key.expiresAt !== null && key.expiresAt.getTime() <= now;
+  const lastUsed = Math.max(key.lastUsedAt?.getTime() ?? 0, options.lastUsedAt ?? 0);
   return {
     id: key.id,
     accountId: key.accountId,
     name: key.name,
     start: key.start,
     status: expired ? ("expired" as const) : key.status,
+    rotatedToId: key.rotatedToId,
     createdAt: key.createdAt.toISOString(),
     expiresAt: iso(key.expiresAt),
     revokedAt: iso(key.revokedAt),
-    lastUsedAt: iso(key.lastUsedAt),
+    lastUsedAt: lastUsed > 0 ? new Date(lastUsed).toISOString() : null,
+  };
+}
+
+export function presentAuditEvent(event: AuditEvent) {
+  return {
+    id: event.id,
+    action: event.action,
+    actor: { type: event.actorType, id: event.actorId },
+    targetId: event.targetId,
+    data: event.data,
+    createdAt: event.createdAt.toISOString(),
   };
 }

@@ -6,8 +6,14 @@ import {
   CreateAccountSchema,
   CreatedApiKeySchema,
   CreateKeySchema,
+  EventsQuerySchema,
+  EventsSchema,
   IdParam,
+  RotatedApiKeySchema,
+  RotateKeySchema,
   UpdateAccountSchema,
+  UsageQuerySchema,
+  UsageSchema,
 } from "./admin.schemas";
 
 const security = [{ adminToken: [] }];
@@ -90,4 +96,46 @@ export const revokeKeyRoute = createRoute({
   summary: "Revoke a key (refused at the edge from the next request on)",
   request: { params: keyId },
   responses: { 204: { description: "Revoked" }, ...problemResponses(401, 404, 503) },
+});
+
+export const rotateKeyRoute = createRoute({
+  method: "post",
+  path: "/keys/{id}/rotate",
+  tags,
+  security,
+  summary: "Rotate a key: a successor now, the old key working until the overlap ends",
+  request: { params: keyId, body: { required: false, ...json(RotateKeySchema) } },
+  responses: {
+    201: {
+      description: "The successor (plaintext once) and the old key's new expiry",
+      ...json(RotatedApiKeySchema),
+    },
+    ...problemResponses(400, 401, 404, 409, 503),
+  },
+});
+
+export const usageRoute = createRoute({
+  method: "get",
+  path: "/accounts/{id}/usage",
+  tags,
+  security,
+  summary: "Requests per key and day, by outcome (ok, rate_limited, quota, auth)",
+  request: { params: accountId, query: UsageQuerySchema },
+  responses: {
+    200: { description: "The series", ...json(UsageSchema) },
+    ...problemResponses(400, 401, 404, 503),
+  },
+});
+
+export const eventsRoute = createRoute({
+  method: "get",
+  path: "/accounts/{id}/events",
+  tags,
+  security,
+  summary: "The account's audit log, newest first",
+  request: { params: accountId, query: EventsQuerySchema },
+  responses: {
+    200: { description: "A page of events", ...json(EventsSchema) },
+    ...problemResponses(400, 401, 404, 503),
+  },
 });

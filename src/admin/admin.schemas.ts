@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { auditActions, auditActorTypes } from "../db/schema/audit-events";
+import { ROTATION_OVERLAP_HOURS } from "../keys/key-service";
 import { tierIds } from "../plans/plans";
 
 export const TierSchema = z.enum(tierIds).openapi({ description: "Plan tier (see the plans in the portal)" });
@@ -30,6 +32,10 @@ export const ApiKeySchema = z
       .string()
       .openapi({ description: "The key's first characters, to tell keys apart", example: "gw_live_AbCd" }),
     status: z.enum(["active", "revoked", "expired"]),
+    rotatedToId: z
+      .string()
+      .nullable()
+      .openapi({ description: "The successor, when this key is being rotated" }),
     createdAt: z.iso.datetime(),
     expiresAt: z.iso.datetime().nullable(),
     revokedAt: z.iso.datetime().nullable(),
@@ -64,3 +70,73 @@ export const IdParam = (example: string) =>
       .max(64)
       .openapi({ param: { name: "id", in: "path" }, example }),
   });
+
+export const RotateKeySchema = z
+  .object({
+    overlapHours: z
+      .number()
+      .int()
+      .min(ROTATION_OVERLAP_HOURS.min)
+      .max(ROTATION_OVERLAP_HOURS.max)
+      .optional()
+      .openapi({
+        description: "How long the old key keeps working",
+        example: ROTATION_OVERLAP_HOURS.default,
+      }),
+  })
+  .strict()
+  .openapi("RotateApiKey");
+
+export const RotatedApiKeySchema = CreatedApiKeySchema.extend({
+  previous: ApiKeySchema.openapi({ description: "The old key, with the end of its overlap as expiresAt" }),
+}).openapi("RotatedApiKey");
+
+const day = z.iso.date().openapi({ example: "2026-11-28" });
+
+export const UsageQuerySchema = z.object({
+  from: day.optional().openapi({ description: "First day (UTC), default 29 days before `to`" }),
+  to: day.optional().openapi({ description: "Last day (UTC), default today" }),
+  granularity: z.enum(["day"]).default("day"),
+});
+
+const DayCountsSchema = z
+  .object({
+    day,
+    total: z.number().int(),
+    ok: z.number().int(),
+    rate_limited: z.number().int(),
+    quota: z.number().int(),
+    auth: z.number().int(),
+  })
+  .openapi("UsageDay");
+
+export const UsageSchema = z
+  .object({
+    accountId: z.string(),
+    granularity: z.literal("day"),
+    from: day,
+    to: day,
+    keys: z.array(z.object({ keyId: z.string(), name: z.string(), series: z.array(DayCountsSchema) })),
+    total: z.array(DayCountsSchema),
+  })
+  .openapi("Usage");
+
+export const EventsQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  before: z.coerce.number().int().positive().optional().openapi({ description: "Page cursor: nextBefore" }),
+});
+
+export const AuditEventSchema = z
+  .object({
+    id: z.number().int(),
+    action: z.enum(auditActions),
+    actor: z.object({ type: z.enum(auditActorTypes), id: z.string().nullable() }),
+    targetId: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    createdAt: z.iso.datetime(),
+  })
+  .openapi("AuditEvent");
+
+export const EventsSchema = z
+  .object({ events: z.array(AuditEventSchema), nextBefore: z.number().int().nullable() })
+  .openapi("AuditEvents");

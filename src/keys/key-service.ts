@@ -1,71 +1,44 @@
-import type { Redis } from "@upstash/redis/cloudflare";
 import { and, desc, eq } from "drizzle-orm";
-import type { Database } from "../db/client";
-import { type Account, accounts } from "../db/schema/accounts";
+import { recordAudit } from "../audit/audit";
 import { type ApiKey, apiKeys } from "../db/schema/api-keys";
 import { ApiError } from "../lib/errors";
-import type { TierId } from "../plans/plans";
-import { displayStart, generateApiKey, hashApiKey, type KeyEnvironment, newId } from "./key-format";
-import { publishAccountRecord, publishKeyRecord } from "./record-store";
-import { toAccountRecord, toKeyRecord } from "./records";
+import { getAccount } from "./account-service";
+import { displayStart, generateApiKey, hashApiKey, newId } from "./key-format";
+import { publishKeyRecord } from "./record-store";
+import { toKeyRecord } from "./records";
+import type { KeyServiceDeps } from "./service-deps";
 
 /**
- * Account and key operations shared by the admin API and the portal. Postgres is written first (the source
- * of truth), then Redis, which is what every edge reads: a change is visible on the next request anywhere.
+ * Key operations shared by the admin API and the portal. Postgres first (with the audit row in the same
+ * transaction), then the key records every edge reads from Redis on its next request.
  */
-export interface KeyServiceDeps {
-  db: Database;
-  redis: Redis;
-  keyEnvironment: KeyEnvironment;
-}
-
-const UNIQUE_VIOLATION = "23505";
-
-function isUniqueViolation(error: unknown): boolean {
-  let current: unknown = error;
-  while (current && typeof current === "object") {
-    if ((current as { code?: string }).code === UNIQUE_VIOLATION) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}
-
-export async function createAccount(
-  deps: KeyServiceDeps,
-  input: { email: string; tier: TierId },
-): Promise<Account> {
-  try {
-    const [account] = await deps.db
-      .insert(accounts)
-      .values({ id: newId("acct"), email: input.email.toLowerCase(), tier: input.tier })
-      .returning();
-    if (!account) throw new Error("insert returned no row");
-    await publishAccountRecord(deps.redis, toAccountRecord(account));
-    return account;
-  } catch (error) {
-    if (isUniqueViolation(error))
-      throw new ApiError("conflict", { detail: "An account with this email exists." });
-    throw error;
-  }
-}
-
-export async function getAccount(deps: Pick<KeyServiceDeps, "db">, id: string): Promise<Account> {
-  const [account] = await deps.db.select().from(accounts).where(eq(accounts.id, id)).limit(1);
-  if (!account) throw new ApiError("not_found", { detail: "No account with this id." });
-  return account;
-}
-
-export async function setAccountTier(deps: KeyServiceDeps, id: string, tier: TierId): Promise<Account> {
-  const [account] = await deps.db.update(accounts).set({ tier }).where(eq(accounts.id, id)).returning();
-  if (!account) throw new ApiError("not_found", { detail: "No account with this id." });
-  await publishAccountRecord(deps.redis, toAccountRecord(account));
-  return account;
-}
-
 export interface IssuedKey {
   /** The plaintext key: returned once, never stored. */
   key: string;
   record: ApiKey;
+}
+
+/** Rotation overlap bounds: long enough to redeploy a client, short enough that a leaked key dies soon. */
+export const ROTATION_OVERLAP_HOURS = { default: 72, min: 0, max: 720 } as const;
+
+async function newKeyRow(
+  deps: KeyServiceDeps,
+  accountId: string,
+  input: { name: string; expiresAt: Date | null; metadata: Record<string, unknown> },
+) {
+  const key = generateApiKey(deps.keyEnvironment);
+  return {
+    key,
+    values: {
+      id: newId("key"),
+      accountId,
+      name: input.name,
+      hash: await hashApiKey(key),
+      start: displayStart(key),
+      expiresAt: input.expiresAt,
+      metadata: input.metadata,
+    },
+  };
 }
 
 export async function createKey(
@@ -74,23 +47,25 @@ export async function createKey(
   input: { name?: string; expiresAt?: Date | null; metadata?: Record<string, unknown> },
 ): Promise<IssuedKey> {
   await getAccount(deps, accountId);
-  const key = generateApiKey(deps.keyEnvironment);
-  const hash = await hashApiKey(key);
-  const [record] = await deps.db
-    .insert(apiKeys)
-    .values({
-      id: newId("key"),
+  const { key, values } = await newKeyRow(deps, accountId, {
+    name: input.name ?? "",
+    expiresAt: input.expiresAt ?? null,
+    metadata: input.metadata ?? {},
+  });
+  const record = await deps.db.transaction(async (tx) => {
+    const [row] = await tx.insert(apiKeys).values(values).returning();
+    if (!row) throw new Error("insert returned no row");
+    await recordAudit(tx, {
       accountId,
-      name: input.name ?? "",
-      hash,
-      start: displayStart(key),
-      expiresAt: input.expiresAt ?? null,
-      metadata: input.metadata ?? {},
-    })
-    .returning();
-  if (!record) throw new Error("insert returned no row");
+      actor: deps.actor,
+      action: "key.created",
+      targetId: row.id,
+      data: { name: row.name },
+    });
+    return row;
+  });
   // Publishing also replaces a cached "unknown" for this hash, should a client have tried the key early.
-  await publishKeyRecord(deps.redis, hash, toKeyRecord(record));
+  await publishKeyRecord(deps.redis, record.hash, toKeyRecord(record));
   return { key, record };
 }
 
@@ -103,22 +78,100 @@ export async function listKeys(deps: Pick<KeyServiceDeps, "db">, accountId: stri
     .orderBy(desc(apiKeys.createdAt));
 }
 
+function keyScope(keyId: string, accountId?: string) {
+  return accountId ? and(eq(apiKeys.id, keyId), eq(apiKeys.accountId, accountId)) : eq(apiKeys.id, keyId);
+}
+
 /** Revokes a key; the edge refuses it from the next request on. Revoking twice is harmless. */
 export async function revokeKey(deps: KeyServiceDeps, keyId: string, accountId?: string): Promise<ApiKey> {
-  const scope = accountId
-    ? and(eq(apiKeys.id, keyId), eq(apiKeys.accountId, accountId))
-    : eq(apiKeys.id, keyId);
-  const [existing] = await deps.db.select().from(apiKeys).where(scope).limit(1);
-  if (!existing) throw new ApiError("not_found", { detail: "No key with this id." });
-  const [record] =
-    existing.status === "revoked"
-      ? [existing]
-      : await deps.db
-          .update(apiKeys)
-          .set({ status: "revoked", revokedAt: new Date() })
-          .where(eq(apiKeys.id, keyId))
-          .returning();
-  if (!record) throw new ApiError("not_found", { detail: "No key with this id." });
+  const record = await deps.db.transaction(async (tx) => {
+    const [existing] = await tx
+      .select()
+      .from(apiKeys)
+      .where(keyScope(keyId, accountId))
+      .for("update")
+      .limit(1);
+    if (!existing) throw new ApiError("not_found", { detail: "No key with this id." });
+    if (existing.status === "revoked") return existing;
+    const [row] = await tx
+      .update(apiKeys)
+      .set({ status: "revoked", revokedAt: new Date(Date.now()) })
+      .where(eq(apiKeys.id, keyId))
+      .returning();
+    if (!row) throw new Error("update returned no row");
+    await recordAudit(tx, {
+      accountId: row.accountId,
+      actor: deps.actor,
+      action: "key.revoked",
+      targetId: row.id,
+    });
+    return row;
+  });
   await publishKeyRecord(deps.redis, record.hash, toKeyRecord(record));
   return record;
+}
+
+export interface RotatedKey extends IssuedKey {
+  /** The old key, now expiring at the end of the overlap. */
+  previous: ApiKey;
+}
+
+/**
+ * Issues a successor with the old key's account, name, metadata and expiry, and lets the old key live on
+ * for `overlapHours` (never longer than it would have anyway). Both keys work during the overlap; the edge
+ * refuses the old one the moment it ends, whether or not a scheduled job has run.
+ */
+export async function rotateKey(
+  deps: KeyServiceDeps,
+  keyId: string,
+  input: { overlapHours?: number; accountId?: string },
+): Promise<RotatedKey> {
+  const now = Date.now();
+  const overlapHours = input.overlapHours ?? ROTATION_OVERLAP_HOURS.default;
+  const result = await deps.db.transaction(async (tx) => {
+    const [old] = await tx
+      .select()
+      .from(apiKeys)
+      .where(keyScope(keyId, input.accountId))
+      .for("update")
+      .limit(1);
+    if (!old) throw new ApiError("not_found", { detail: "No key with this id." });
+    if (old.status !== "active" || (old.expiresAt && old.expiresAt.getTime() <= now)) {
+      throw new ApiError("conflict", { detail: "Only an active key can be rotated." });
+    }
+    if (old.rotatedToId) {
+      throw new ApiError("conflict", {
+        detail: "This key is already being rotated; rotate its successor instead.",
+      });
+    }
+    const overlapEnd = now + overlapHours * 3_600_000;
+    const previousExpiry = new Date(
+      Math.min(old.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY, overlapEnd),
+    );
+    const successor = await newKeyRow(deps, old.accountId, {
+      name: old.name,
+      expiresAt: old.expiresAt,
+      metadata: old.metadata,
+    });
+    const [record] = await tx.insert(apiKeys).values(successor.values).returning();
+    const [previous] = await tx
+      .update(apiKeys)
+      .set({ expiresAt: previousExpiry, rotatedToId: successor.values.id })
+      .where(eq(apiKeys.id, old.id))
+      .returning();
+    if (!record || !previous) throw new Error("rotation wrote no row");
+    await recordAudit(tx, {
+      accountId: old.accountId,
+      actor: deps.actor,
+      action: "key.rotated",
+      targetId: old.id,
+      data: { successorId: record.id, previousExpiresAt: previousExpiry.toISOString() },
+    });
+    return { key: successor.key, record, previous };
+  });
+  await Promise.all([
+    publishKeyRecord(deps.redis, result.record.hash, toKeyRecord(result.record)),
+    publishKeyRecord(deps.redis, result.previous.hash, toKeyRecord(result.previous)),
+  ]);
+  return result;
 }

@@ -6,7 +6,7 @@ export interface KeyRecord {
   kind: "key";
   id: string;
   accountId: string;
-  status: "active" | "revoked";
+  status: "active" | "revoked" | "expired";
   /** Unix ms, or null for no expiry. A rotated key carries the end of its overlap here. */
   expiresAt: number | null;
 }
@@ -41,6 +41,7 @@ export function toAccountRecord(row: Pick<Account, "id" | "tier">): AccountRecor
 export function keyRefusal(record: CachedKey, now: number): "unknown" | "revoked" | "expired" | undefined {
   if (record.kind === "unknown") return "unknown";
   if (record.status === "revoked") return "revoked";
+  if (record.status === "expired") return "expired";
   if (record.expiresAt !== null && record.expiresAt <= now) return "expired";
   return undefined;
 }

@@ -1,7 +1,8 @@
 import { type AnyPgColumn, index, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import { accounts } from "./accounts";
 
-export const keyStatuses = ["active", "revoked"] as const;
+/** `expired`: retired by the scheduled job once its expiry (or rotation overlap) passed. */
+export const keyStatuses = ["active", "revoked", "expired"] as const;
 export type KeyStatus = (typeof keyStatuses)[number];
 
 /**

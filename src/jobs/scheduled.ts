@@ -1,0 +1,44 @@
+import { type Bindings, configFor } from "../config";
+import { openDatabase } from "../db/client";
+import { retireExpiredKeys } from "../keys/retire";
+import { createLogger, type Logger } from "../lib/log";
+import { redisFor } from "../store/redis";
+import { rollupUsage } from "../usage/rollup";
+import { pruneOldData } from "./prune";
+
+export type JobOutcome =
+  | { job: string; ok: true; result: unknown; ms: number }
+  | { job: string; ok: false; ms: number };
+
+/**
+ * The Cron Trigger's work. Jobs run one after another, each on its own: a failing job is logged and the
+ * others still run; the next trigger retries it (every job is idempotent and safe to overlap).
+ */
+export async function runScheduledJobs(env: Bindings, now: Date, log?: Logger): Promise<JobOutcome[]> {
+  const config = configFor(env);
+  const logger = log ?? createLogger(config.logLevel, { cron: true });
+  const redis = redisFor(config);
+  const { db, close } = openDatabase(config);
+  const jobs: Array<[string, () => Promise<unknown>]> = [
+    ["retire-expired-keys", () => retireExpiredKeys({ db, redis }, now)],
+    ["rollup-usage", () => rollupUsage({ db, redis })],
+    ["prune", () => pruneOldData(db, now)],
+  ];
+  const outcomes: JobOutcome[] = [];
+  try {
+    for (const [job, run] of jobs) {
+      const started = Date.now();
+      try {
+        const result = await run();
+        outcomes.push({ job, ok: true, result, ms: Date.now() - started });
+        logger.info("scheduled job done", { job, result, ms: Date.now() - started });
+      } catch (error) {
+        outcomes.push({ job, ok: false, ms: Date.now() - started });
+        logger.error("scheduled job failed; the next run retries", { job, error });
+      }
+    }
+  } finally {
+    await close().catch(() => {});
+  }
+  return outcomes;
+}

@@ -1,0 +1,70 @@
+import { eq } from "drizzle-orm";
+import { recordAudit } from "../audit/audit";
+import { type Account, accounts } from "../db/schema/accounts";
+import { ApiError } from "../lib/errors";
+import type { TierId } from "../plans/plans";
+import { newId } from "./key-format";
+import { publishAccountRecord } from "./record-store";
+import { toAccountRecord } from "./records";
+import { isUniqueViolation, type KeyServiceDeps } from "./service-deps";
+
+/**
+ * Account operations shared by the admin API, the portal and billing. Postgres is written first (the source
+ * of truth, with the audit row in the same transaction), then Redis, which every edge reads on its next
+ * request.
+ */
+export async function createAccount(
+  deps: KeyServiceDeps,
+  input: { email: string; tier: TierId },
+): Promise<Account> {
+  let account: Account | undefined;
+  try {
+    account = await deps.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(accounts)
+        .values({ id: newId("acct"), email: input.email.toLowerCase(), tier: input.tier })
+        .returning();
+      if (!row) throw new Error("insert returned no row");
+      await recordAudit(tx, {
+        accountId: row.id,
+        actor: deps.actor,
+        action: "account.created",
+        targetId: row.id,
+        data: { tier: row.tier },
+      });
+      return row;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error))
+      throw new ApiError("conflict", { detail: "An account with this email exists." });
+    throw error;
+  }
+  await publishAccountRecord(deps.redis, toAccountRecord(account));
+  return account;
+}
+
+export async function getAccount(deps: Pick<KeyServiceDeps, "db">, id: string): Promise<Account> {
+  const [account] = await deps.db.select().from(accounts).where(eq(accounts.id, id)).limit(1);
+  if (!account) throw new ApiError("not_found", { detail: "No account with this id." });
+  return account;
+}
+
+export async function setAccountTier(deps: KeyServiceDeps, id: string, tier: TierId): Promise<Account> {
+  const account = await deps.db.transaction(async (tx) => {
+    const [before] = await tx.select().from(accounts).where(eq(accounts.id, id)).for("update").limit(1);
+    if (!before) throw new ApiError("not_found", { detail: "No account with this id." });
+    if (before.tier === tier) return before;
+    const [after] = await tx.update(accounts).set({ tier }).where(eq(accounts.id, id)).returning();
+    if (!after) throw new Error("update returned no row");
+    await recordAudit(tx, {
+      accountId: id,
+      actor: deps.actor,
+      action: "account.tier_changed",
+      targetId: id,
+      data: { from: before.tier, to: tier },
+    });
+    return after;
+  });
+  await publishAccountRecord(deps.redis, toAccountRecord(account));
+  return account;
+}
