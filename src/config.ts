@@ -6,6 +6,7 @@ export interface Bindings {
   ORIGIN_OPENAPI_URL?: string;
   ORIGIN_TIMEOUT_MS?: string;
   ORIGIN_SHARED_SECRET?: string;
+  MAX_BODY_BYTES?: string;
   API_PREFIXES?: string;
   ADMIN_TOKEN?: string;
   UPSTASH_REDIS_REST_URL?: string;
@@ -35,6 +36,13 @@ const configSchema = z.object({
   originOpenApiUrl: z.url({ protocol: /^https?$/ }).optional(),
   originTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
   originSharedSecret: z.string().min(16).optional(),
+  /** Request bodies above this are refused with 413 before they reach the origin. */
+  maxBodyBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(10 * 1024 * 1024),
   apiPrefixes: commaList.pipe(
     z
       .array(z.string().regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, "an API prefix looks like /v1"))
@@ -72,6 +80,7 @@ export function parseConfig(env: Bindings): Config {
     originOpenApiUrl: blankToUndefined(env.ORIGIN_OPENAPI_URL),
     originTimeoutMs: blankToUndefined(env.ORIGIN_TIMEOUT_MS),
     originSharedSecret: blankToUndefined(env.ORIGIN_SHARED_SECRET),
+    maxBodyBytes: blankToUndefined(env.MAX_BODY_BYTES),
     apiPrefixes: blankToUndefined(env.API_PREFIXES) ?? "/v1",
     adminToken: blankToUndefined(env.ADMIN_TOKEN),
     redisRestUrl: blankToUndefined(env.UPSTASH_REDIS_REST_URL),

@@ -11,7 +11,7 @@ import { activeBlock, rememberBlock } from "./blocks";
 import { extractApiKey } from "./credentials";
 import { refillFromPostgres, remember, resolveKey } from "./key-resolver";
 import { checkLimits, type LimitOutcome, restateForPlan } from "./limiter";
-import { proxyToOrigin } from "./proxy";
+import { assertDeclaredBodySize, proxyToOrigin } from "./proxy";
 import { QUOTA_SCRIPT } from "./quota-script";
 import { rateLimitPolicy, rateLimitState } from "./ratelimit-headers";
 import { recordUsage, scheduleUsageFlush } from "./usage";
@@ -32,6 +32,7 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
   const now = Date.now();
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
 
+  assertDeclaredBodySize(c.req.raw, config.maxBodyBytes);
   const apiKey = extractApiKey(c.req.raw);
   // Format and checksum first: a malformed key costs no network call at all.
   if (parseApiKey(apiKey) !== config.keyEnvironment) throw invalidKey();

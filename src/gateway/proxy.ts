@@ -112,6 +112,14 @@ export async function proxyToOrigin(
     );
   }
 
+  const body =
+    request.method === "GET" || request.method === "HEAD"
+      ? undefined
+      : limitedBody(request, config.maxBodyBytes);
+  const tooLarge = () =>
+    new ApiError("payload_too_large", {
+      detail: `Request bodies are limited to ${config.maxBodyBytes} bytes.`,
+    });
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), config.originTimeoutMs);
   let upstream: Response;
@@ -119,11 +127,12 @@ export async function proxyToOrigin(
     upstream = await fetch(target, {
       method: request.method,
       headers,
-      body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
+      body: body?.stream ?? null,
       redirect: "manual",
       signal: controller.signal,
     });
   } catch (cause) {
+    if (body?.overflowed()) throw tooLarge();
     if (controller.signal.aborted) {
       throw new ApiError("origin_timeout", {
         detail: `The origin did not answer within ${config.originTimeoutMs} ms.`,
@@ -133,6 +142,11 @@ export async function proxyToOrigin(
     throw new ApiError("origin_unreachable", { detail: "The origin could not be reached.", cause });
   } finally {
     clearTimeout(timer);
+  }
+  // The origin answered before noticing the cut-off upload: the client still learns its body was refused.
+  if (body?.overflowed()) {
+    await upstream.body?.cancel();
+    throw tooLarge();
   }
 
   const responseHeaders = new Headers();
@@ -146,4 +160,35 @@ export async function proxyToOrigin(
     statusText: upstream.statusText,
     headers: responseHeaders,
   });
+}
+
+/** Refuses a body whose declared length is over the limit, before any key lookup or limit is spent on it. */
+export function assertDeclaredBodySize(request: Request, maxBytes: number): void {
+  if (Number(request.headers.get("Content-Length") ?? 0) > maxBytes) {
+    throw new ApiError("payload_too_large", { detail: `Request bodies are limited to ${maxBytes} bytes.` });
+  }
+}
+
+interface LimitedBody {
+  stream: ReadableStream<Uint8Array> | null;
+  /** True once an undeclared body grew past the limit (the upload was then cut off). */
+  overflowed(): boolean;
+}
+
+/** The request body; an undeclared (chunked) body that grows past the limit is cut off mid-upload. */
+function limitedBody(request: Request, maxBytes: number): LimitedBody {
+  assertDeclaredBodySize(request, maxBytes);
+  if (!request.body || request.headers.has("Content-Length"))
+    return { stream: request.body, overflowed: () => false };
+  let seen = 0;
+  const stream = request.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > maxBytes) controller.error(new Error(`request body over ${maxBytes} bytes`));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+  return { stream, overflowed: () => seen > maxBytes };
 }

@@ -4,15 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Bindings } from "../../src/config";
 import worker from "../../src/index";
 import { runScheduledJobs } from "../../src/jobs/scheduled";
-import {
-  accountWithKey,
-  admin,
-  createAccount,
-  createKey,
-  gatewayWith,
-  settleBackground,
-  withKey,
-} from "./support";
+import { accountWithKey, admin, createAccount, createKey, gatewayWith, withKey } from "./support";
 
 const HOUR = 3_600_000;
 

@@ -194,3 +194,35 @@ describe("proxy: CORS", () => {
     expect(preflight.headers.get("Access-Control-Allow-Headers")).toContain("X-API-Key");
   });
 });
+
+describe("proxy: body size", () => {
+  const small = { MAX_BODY_BYTES: "2048" };
+
+  it("refuses a declared body over MAX_BODY_BYTES with 413 before spending any limit", async () => {
+    const response = await gatewayWith(
+      small,
+      "/v1/echo",
+      withKey(key, { method: "POST", body: "x".repeat(4096), headers: { "Content-Length": "4096" } }),
+    );
+    expect(response.status).toBe(413);
+    expect(await problemOf(response)).toMatchObject({ type: "/problems/payload-too-large" });
+    expect(response.headers.get("RateLimit")).toBeNull();
+    const fits = await gatewayWith(
+      small,
+      "/v1/echo",
+      withKey(key, { method: "POST", body: "x".repeat(1024) }),
+    );
+    expect(fits.status).toBe(200);
+  });
+
+  it("refuses a streamed body of undeclared length once it grows past the limit", async () => {
+    const chunks = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 4; i++) controller.enqueue(new TextEncoder().encode("y".repeat(1024)));
+        controller.close();
+      },
+    });
+    const response = await gatewayWith(small, "/v1/echo", withKey(key, { method: "POST", body: chunks }));
+    expect(response.status).toBe(413);
+  });
+});
