@@ -7,6 +7,7 @@ import { handleApiRequest } from "./gateway/gateway";
 import { healthRouter } from "./health/health.index";
 import type { AppEnv } from "./lib/context";
 import { ApiError } from "./lib/errors";
+import { accessLog } from "./middleware/access-log";
 import { apiCors } from "./middleware/api-cors";
 import { renderError, renderNotFound } from "./middleware/error-handler";
 import { requestContext } from "./middleware/request-context";
@@ -68,9 +69,15 @@ export function createApp() {
 
   // Everything under API_PREFIXES is the data plane; anything else unknown is a 404.
   const cors = apiCors();
-  app.use("*", (c, next) =>
-    isUnderPrefix(new URL(c.req.url).pathname, c.get("config").apiPrefixes) ? cors(c, next) : next(),
-  );
+  const log = accessLog();
+  app.use("*", async (c, next) => {
+    if (!isUnderPrefix(new URL(c.req.url).pathname, c.get("config").apiPrefixes)) return next();
+    await log(c, async () => {
+      // A preflight is answered by the CORS middleware itself, as a returned response.
+      const preflight = await cors(c, next);
+      if (preflight instanceof Response) c.res = preflight;
+    });
+  });
   app.all("*", async (c) => {
     if (!isUnderPrefix(new URL(c.req.url).pathname, c.get("config").apiPrefixes)) return renderNotFound(c);
     return handleApiRequest(c);

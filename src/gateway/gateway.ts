@@ -49,12 +49,13 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
       recordUsage(resolved.key.id, resolved.key.accountId, "auth", now);
       waitUntil(scheduleUsageFlush(redis, log));
     }
-    log.info("key refused", { reason: refusal ?? "unknown", keyHash: hash.slice(0, 12) });
+    c.set("outcome", `key_${refusal ?? "unknown"}`);
     throw invalidKey();
   }
   let key: KeyRecord = resolved.key;
   let account: AccountRecord = resolved.account;
   let plan = planFor(account.tier);
+  c.set("caller", { accountId: account.id, keyId: key.id, tier: account.tier });
   const cached = activeBlock(key.id, account.id, now);
   if (cached) return refuse(c, cached, plan, { accountId: account.id, keyId: key.id }, now);
 
@@ -71,6 +72,7 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
       });
     }
     log.warn("rate limit check failed; admitting (RATE_LIMIT_FAIL_MODE=open)", { error, keyId: key.id });
+    c.set("outcome", "ok_unlimited");
   }
 
   if (outcome) {
@@ -83,6 +85,7 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
     } else {
       remember(hash, freshKey, freshAccount);
       if (keyRefusal(freshKey, now) || freshKey.kind !== "key") {
+        c.set("outcome", `key_${keyRefusal(freshKey, now) ?? "unknown"}`);
         recordUsage(key.id, account.id, "auth", now);
         waitUntil(scheduleUsageFlush(redis, log));
         throw invalidKey();
@@ -102,6 +105,7 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
   }
 
   const identity = { accountId: account.id, keyId: key.id, tier: account.tier };
+  c.set("caller", identity);
   const response = await proxyToOrigin(c.req.raw, config, identity, requestId);
   response.headers.set("RateLimit-Policy", rateLimitPolicy(plan));
   if (outcome) response.headers.set("RateLimit", rateLimitState(plan, outcome));
@@ -118,6 +122,7 @@ function refuse(
   now: number,
 ): Response {
   const quota = outcome.decision === "quota";
+  c.set("outcome", outcome.decision);
   recordUsage(identity.keyId, identity.accountId, quota ? "quota" : "rate_limited", now);
   c.executionCtx.waitUntil(scheduleUsageFlush(hotPathRedis(c.get("config")), c.get("log")));
   const error = new ApiError(quota ? "quota_exceeded" : "rate_limited", {

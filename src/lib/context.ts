@@ -8,5 +8,9 @@ export interface AppEnv {
     requestId: string;
     config: Config;
     log: Logger;
+    /** Set by the data plane once the key is known, for the access log. */
+    caller?: { accountId: string; keyId: string; tier: string };
+    /** The data plane's verdict for the access log: ok, rate_limited, quota, invalid_key... */
+    outcome?: string;
   };
 }

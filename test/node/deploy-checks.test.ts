@@ -1,0 +1,96 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { configProblems, type DeployTarget, readDeployTarget } from "../../scripts/deploy/config-checks.ts";
+
+const ready: DeployTarget = {
+  env: "production",
+  vars: { ORIGIN_URL: "https://origin.acme.dev", KEY_ENVIRONMENT: "live" },
+  routes: [{ pattern: "api.acme.dev" }],
+  requiredSecrets: ["ADMIN_TOKEN", "DATABASE_URL"],
+  crons: ["*/5 * * * *"],
+};
+const pricedPlans = {
+  free: { name: "Free", stripePriceIds: { test: [], live: [] } },
+  pro: { name: "Pro", stripePriceIds: { test: ["price_t"], live: ["price_l"] } },
+};
+
+describe("deploy configuration checks", () => {
+  it("accept a complete production configuration", () => {
+    expect(configProblems(ready, pricedPlans, ["ADMIN_TOKEN", "DATABASE_URL", "EXTRA"])).toEqual([]);
+  });
+
+  it("name every missing secret with the command that sets it", () => {
+    const problems = configProblems(ready, pricedPlans, ["ADMIN_TOKEN"]);
+    expect(problems).toEqual([
+      "secret DATABASE_URL is not set: wrangler secret put DATABASE_URL --env production",
+    ]);
+  });
+
+  it("refuse when the secrets cannot be listed (not logged in, offline)", () => {
+    expect(configProblems(ready, pricedPlans, undefined).join()).toContain("wrangler login");
+  });
+
+  it("refuse example hostnames, plain-http origins, test keys and missing crons in production", () => {
+    const problems = configProblems(
+      {
+        ...ready,
+        vars: { ORIGIN_URL: "http://origin.example.com", KEY_ENVIRONMENT: "test" },
+        routes: [{ pattern: "api.example.com" }],
+        crons: [],
+      },
+      pricedPlans,
+      ["ADMIN_TOKEN", "DATABASE_URL"],
+    );
+    expect(problems).toHaveLength(5);
+    expect(problems.join("\n")).toMatch(/https.*\n.*example\.com.*\n.*example.*\n.*live.*\n.*Cron/s);
+  });
+
+  it("refuse a paid plan with no price id for the environment's keys", () => {
+    const plans = {
+      ...pricedPlans,
+      basic: { name: "Basic", stripePriceIds: { test: ["price_b"], live: [] } },
+    };
+    expect(configProblems(ready, plans, ["ADMIN_TOKEN", "DATABASE_URL"])).toEqual([
+      "plan basic has no live Stripe price id in src/plans/plans.ts",
+    ]);
+  });
+
+  it("read the environment's vars, routes and required secrets from wrangler.toml", () => {
+    const dir = mkdtempSync(join(tmpdir(), "deploy-check-"));
+    const path = join(dir, "wrangler.toml");
+    writeFileSync(
+      path,
+      [
+        'name = "x"',
+        "[triggers]",
+        'crons = ["0 * * * *"]',
+        "[env.production]",
+        'routes = [{ pattern = "api.acme.dev", custom_domain = true }]',
+        "[env.production.vars]",
+        'ORIGIN_URL = "https://o.acme.dev"',
+        "[env.production.secrets]",
+        'required = ["ADMIN_TOKEN"]',
+      ].join("\n"),
+    );
+    expect(readDeployTarget(path, "production")).toEqual({
+      env: "production",
+      vars: { ORIGIN_URL: "https://o.acme.dev" },
+      routes: [{ pattern: "api.acme.dev" }],
+      requiredSecrets: ["ADMIN_TOKEN"],
+      crons: ["0 * * * *"],
+    });
+    expect(() => readDeployTarget(path, "staging")).toThrow("[env.staging]");
+  });
+
+  it("pass on this repository's production section once its placeholders are replaced", () => {
+    const target = readDeployTarget(join(import.meta.dirname, "..", "..", "wrangler.toml"), "production");
+    expect(target.requiredSecrets).toEqual(
+      expect.arrayContaining(["ADMIN_TOKEN", "DATABASE_URL", "STRIPE_WEBHOOK_SECRET"]),
+    );
+    expect(target.vars.KEY_ENVIRONMENT).toBe("live");
+    const placeholders = configProblems(target, pricedPlans, target.requiredSecrets);
+    expect(placeholders.every((problem) => problem.includes("example"))).toBe(true);
+  });
+});
