@@ -1,6 +1,8 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { secureHeaders } from "hono/secure-headers";
 import { createAdminRouter } from "./admin/admin.index";
+import { createBillingAdminRouter } from "./billing/billing-admin.index";
+import { createStripeWebhookRouter } from "./billing/stripe-webhook.index";
 import { createDocsRouter } from "./docs/docs.index";
 import type { OpenApiDocument } from "./docs/origin-document";
 import { handleApiRequest } from "./gateway/gateway";
@@ -11,6 +13,8 @@ import { accessLog } from "./middleware/access-log";
 import { apiCors } from "./middleware/api-cors";
 import { renderError, renderNotFound } from "./middleware/error-handler";
 import { requestContext } from "./middleware/request-context";
+import { requestDatabase } from "./middleware/request-database";
+import { createPortalRouter } from "./portal/portal.index";
 
 /** Schema validation failures become a 400 problem+json listing each invalid field. */
 const validation = {
@@ -42,6 +46,7 @@ const isUnderPrefix = (path: string, prefixes: string[]) =>
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>(validation);
   app.use(requestContext());
+  app.use(requestDatabase());
   // Security headers on what the gateway itself serves; the origin's responses keep the origin's headers.
   const security = secureHeaders();
   app.use("*", (c, next) =>
@@ -58,14 +63,19 @@ export function createApp() {
     }) as unknown as OpenApiDocument;
   app.route("/", publicRoutes);
   app.route("/", createDocsRouter(publicDocument));
+  app.route("/webhooks", createStripeWebhookRouter(validation)); // Billing: POST /webhooks/stripe
 
   const admin = createAdminRouter(validation);
+  admin.route("/", createBillingAdminRouter(validation)); // Billing: checkout and billing-portal sessions
   admin.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
     type: "http",
     scheme: "bearer",
   });
   admin.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "Gateway admin API", version: "1" } });
   app.route("/admin/v1", admin);
+
+  // Developer portal (src/portal): server-rendered pages under /portal, their JSON API under /portal/api.
+  app.route("/portal", createPortalRouter(validation));
 
   // Everything under API_PREFIXES is the data plane; anything else unknown is a 404.
   const cors = apiCors();

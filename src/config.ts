@@ -19,6 +19,17 @@ export interface Bindings {
   CORS_ORIGINS?: string;
   KEY_ENVIRONMENT?: string;
   LOG_LEVEL?: string;
+  // Billing (src/billing). Missing Stripe settings disable billing routes with a 503, not the whole gateway.
+  STRIPE_SECRET_KEY?: string;
+  STRIPE_WEBHOOK_SECRET?: string;
+  STRIPE_API_BASE?: string;
+  STRIPE_METER_EVENT_NAME?: string;
+  PAST_DUE_GRACE_DAYS?: string;
+  PORTAL_URL?: string;
+  // Developer portal (src/portal).
+  PORTAL_SESSION_HOURS?: string;
+  PORTAL_LOGIN_ATTEMPTS_PER_EMAIL?: string;
+  PORTAL_LOGIN_ATTEMPTS_PER_IP?: string;
 }
 
 const commaList = z
@@ -58,6 +69,18 @@ const configSchema = z.object({
   corsOrigins: commaList,
   keyEnvironment: z.enum(["live", "test"]).default("test"),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  // Billing. The secrets stay optional (any shape) so a missing or odd Stripe key never takes the data plane
+  // down: billing code checks them where they are used and answers a 503 naming the setting.
+  stripeSecretKey: z.string().min(1).optional(),
+  stripeWebhookSecret: z.string().min(1).optional(),
+  stripeApiBase: z.url({ protocol: /^https?$/ }).default("https://api.stripe.com"),
+  stripeMeterEventName: z.string().min(1).max(100).default("api_requests"),
+  pastDueGraceDays: z.coerce.number().min(0).max(90).default(7),
+  portalUrl: z.url({ protocol: /^https?$/ }).optional(),
+  // Developer portal: how long a sign-in lasts, and the brute-force limits on logins (per 15 minutes).
+  portalSessionHours: z.coerce.number().int().min(1).max(720).default(168),
+  portalLoginAttemptsPerEmail: z.coerce.number().int().min(1).max(1000).default(10),
+  portalLoginAttemptsPerIp: z.coerce.number().int().min(1).max(10_000).default(50),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -92,6 +115,15 @@ export function parseConfig(env: Bindings): Config {
     corsOrigins: blankToUndefined(env.CORS_ORIGINS),
     keyEnvironment: blankToUndefined(env.KEY_ENVIRONMENT),
     logLevel: blankToUndefined(env.LOG_LEVEL),
+    stripeSecretKey: blankToUndefined(env.STRIPE_SECRET_KEY),
+    stripeWebhookSecret: blankToUndefined(env.STRIPE_WEBHOOK_SECRET),
+    stripeApiBase: blankToUndefined(env.STRIPE_API_BASE),
+    stripeMeterEventName: blankToUndefined(env.STRIPE_METER_EVENT_NAME),
+    pastDueGraceDays: blankToUndefined(env.PAST_DUE_GRACE_DAYS),
+    portalUrl: blankToUndefined(env.PORTAL_URL),
+    portalSessionHours: blankToUndefined(env.PORTAL_SESSION_HOURS),
+    portalLoginAttemptsPerEmail: blankToUndefined(env.PORTAL_LOGIN_ATTEMPTS_PER_EMAIL),
+    portalLoginAttemptsPerIp: blankToUndefined(env.PORTAL_LOGIN_ATTEMPTS_PER_IP),
   });
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));

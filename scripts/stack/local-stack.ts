@@ -5,6 +5,7 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgre
 import { applyMigrations } from "./migrate.ts";
 import { type NeonWsProxy, startNeonWsProxy } from "./neon-ws-proxy.ts";
 import { hasRedisServer, type RunningRedis, redisAnswers, startRedisServer } from "./redis.ts";
+import { type StripeStandin, startStripeStandin } from "./stripe-standin.ts";
 import { startUpstashBridge, type UpstashBridge } from "./upstash-bridge.ts";
 
 export interface LocalStackOptions {
@@ -19,6 +20,8 @@ export interface LocalStackOptions {
   /** An existing Postgres (DATABASE_URL); without it an embedded one is started. */
   databaseUrl?: string;
   originPort?: number;
+  /** Billing: a real Stripe API base (https://api.stripe.com) instead of the local stand-in. */
+  stripeApiBase?: string;
   log: (line: string) => void;
 }
 
@@ -30,6 +33,8 @@ export interface LocalStack {
   proxy: NeonWsProxy;
   postgres: { url: string; embedded?: EmbeddedPostgres };
   origin: DemoOrigin;
+  /** Billing: the local Stripe API stand-in, unless `stripeApiBase` was given. */
+  stripe?: StripeStandin;
   /** Stops everything this stack started, newest first. */
   close(): Promise<void>;
 }
@@ -53,11 +58,15 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     stops.push(() => proxy.close());
     const origin = await startDemoOrigin({ port: opts.originPort ?? 0 });
     stops.push(() => origin.close());
+    // Billing: Stripe's API cannot be reached offline (or from the tests); the stand-in answers in its place.
+    const stripe = opts.stripeApiBase ? undefined : await startStripeStandin();
+    if (stripe) stops.push(() => stripe.close());
     return {
       ...redisSide,
       proxy,
       postgres,
       origin,
+      stripe,
       close,
       workerVars: {
         UPSTASH_REDIS_REST_URL: redisSide.restUrl,
@@ -65,6 +74,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         DATABASE_URL: postgres.url,
         NEON_WS_PROXY: proxy.wsProxyBase,
         ORIGIN_URL: origin.url,
+        STRIPE_API_BASE: stripe?.url ?? opts.stripeApiBase ?? "https://api.stripe.com",
       },
     };
   } catch (error) {

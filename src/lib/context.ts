@@ -1,4 +1,5 @@
 import type { Bindings, Config } from "../config";
+import type { LazyDatabase } from "../db/lazy";
 import type { Logger } from "./log";
 
 /** Hono's environment for every route: the worker's bindings and what middleware puts on the context. */
@@ -8,6 +9,8 @@ export interface AppEnv {
     requestId: string;
     config: Config;
     log: Logger;
+    /** Postgres for this request, opened on first use and ended after the response (requestDatabase). */
+    db: LazyDatabase;
     /** Set by the data plane once the key is known, for the access log. */
     caller?: { accountId: string; keyId: string; tier: string };
     /** The data plane's verdict for the access log: ok, rate_limited, quota, invalid_key... */

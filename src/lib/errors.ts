@@ -9,6 +9,8 @@ export const problemTypes = {
   bad_request: { status: 400, title: "Bad request" },
   validation_failed: { status: 400, title: "The request is not valid" },
   key_in_query: { status: 400, title: "API keys are not accepted in the query string" },
+  // Billing: a Stripe webhook whose signature or body does not check out.
+  invalid_webhook: { status: 400, title: "The webhook could not be verified" },
   unauthorized: { status: 401, title: "Authentication required" },
   invalid_key: { status: 403, title: "The API key is not valid" },
   forbidden: { status: 403, title: "Forbidden" },
@@ -21,7 +23,11 @@ export const problemTypes = {
   internal: { status: 500, title: "Internal error" },
   misconfigured: { status: 500, title: "The gateway is misconfigured" },
   origin_unreachable: { status: 502, title: "The origin could not be reached" },
+  // Billing: Stripe's API answered an error or could not be reached.
+  payment_provider_error: { status: 502, title: "Stripe refused or failed the request" },
   unavailable: { status: 503, title: "Service unavailable" },
+  // Billing: a Stripe setting is missing; billing is off, the rest of the gateway is not.
+  billing_not_configured: { status: 503, title: "Billing is not configured" },
   origin_timeout: { status: 504, title: "The origin did not answer in time" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
 

@@ -18,10 +18,20 @@ const planSchema = z.object({
     .optional(),
   /** Requests per calendar month (UTC), shared by all keys of an account. */
   monthlyQuota: z.number().int().positive(),
-  /** Stripe price ids that buy this tier, per key environment. */
+  /**
+   * Stripe price ids that buy this tier, per key environment (KEY_ENVIRONMENT). Checkout sells the first;
+   * the others (older prices, grandfathered customers) still map to the tier when a subscription carries them.
+   */
   stripePriceIds: z.object({ test: z.array(z.string()), live: z.array(z.string()) }),
   /** Usage is reported to Stripe Billing meter events. */
   metered: z.boolean().default(false),
+  /**
+   * Billing: metered prices (attached to the Stripe meter of STRIPE_METER_EVENT_NAME) that bill the reported
+   * usage. Checkout adds the first next to the tier's price; only metered plans may have them.
+   */
+  stripeMeteredPriceIds: z
+    .object({ test: z.array(z.string()), live: z.array(z.string()) })
+    .default({ test: [], live: [] }),
   display: z.object({ price: z.string(), summary: z.string(), features: z.array(z.string()) }),
 });
 
@@ -61,6 +71,7 @@ const definitions: Record<TierId, z.input<typeof planSchema>> = {
     monthlyQuota: 5_000_000,
     stripePriceIds: { test: ["price_pro_test"], live: [] },
     metered: true,
+    stripeMeteredPriceIds: { test: ["price_pro_usage_test"], live: [] },
     display: {
       price: "$99/month + usage",
       summary: "For businesses",
@@ -69,22 +80,73 @@ const definitions: Record<TierId, z.input<typeof planSchema>> = {
   },
 };
 
+const STRIPE_PRICE_ID = /^price_[A-Za-z0-9_]+$/;
+const environments = ["test", "live"] as const;
+export type PriceEnvironment = (typeof environments)[number];
+
+/** Every Stripe price a plan lists, with the environment and list it is in. */
+function pricesOf(plan: Plan) {
+  return environments.flatMap((environment) => [
+    ...plan.stripePriceIds[environment].map((price) => ({ price, environment, metered: false })),
+    ...plan.stripeMeteredPriceIds[environment].map((price) => ({ price, environment, metered: true })),
+  ]);
+}
+
 /** Parses and cross-checks plan definitions; throws naming every problem. Exported for tests of bad plans. */
 export function validatePlans(input: Record<string, unknown>): Record<string, Plan> {
   const plans = z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), planSchema).parse(input);
   const owners = new Map<string, string>();
   for (const [tier, plan] of Object.entries(plans)) {
-    for (const price of [...plan.stripePriceIds.test, ...plan.stripePriceIds.live]) {
+    for (const { price, environment, metered } of pricesOf(plan)) {
+      if (!STRIPE_PRICE_ID.test(price)) throw new Error(`${tier}: "${price}" is not a Stripe price id`);
       const owner = owners.get(price);
       if (owner) throw new Error(`Stripe price ${price} is mapped to both ${owner} and ${tier}`);
       owners.set(price, tier);
+      if (metered && !plan.metered)
+        throw new Error(`${tier}: metered price ${price} on a plan that is not metered`);
+      if (metered && plan.stripePriceIds[environment].length === 0)
+        throw new Error(
+          `${tier}: metered price ${price} without a price for the tier itself (${environment})`,
+        );
     }
   }
   if (!("free" in plans)) throw new Error('a "free" plan is required: accounts fall back to it');
+  if (pricesOf(plans.free as Plan).length > 0) throw new Error("the free plan cannot have Stripe prices");
   return plans;
 }
 
+/**
+ * Which tier a Stripe price buys in an environment; undefined for a price no plan lists (or another
+ * environment's price). The webhook derives tiers from this, never from what a client claims.
+ */
+export function tierForPrice(priceId: string, environment: PriceEnvironment): TierId | undefined {
+  return priceIndex[environment].get(priceId);
+}
+
+/** What Checkout sells for a tier: its price, plus its metered price for metered tiers. */
+export function checkoutPrices(
+  tier: TierId,
+  environment: PriceEnvironment,
+): { price: string; metered?: string } | undefined {
+  const plan = plans[tier];
+  const price = plan.stripePriceIds[environment][0];
+  if (!price) return undefined;
+  const metered = plan.stripeMeteredPriceIds[environment][0];
+  return metered ? { price, metered } : { price };
+}
+
+/** Tiers Checkout can sell in an environment (those with a price there). */
+export function purchasableTiers(environment: PriceEnvironment): TierId[] {
+  return tierIds.filter((tier) => checkoutPrices(tier, environment) !== undefined);
+}
+
 export const plans = validatePlans(definitions) as Record<TierId, Plan>;
+
+/** Price -> tier per environment, built once from the validated plans. */
+const priceIndex: Record<PriceEnvironment, Map<string, TierId>> = { test: new Map(), live: new Map() };
+for (const tier of tierIds) {
+  for (const { price, environment } of pricesOf(plans[tier])) priceIndex[environment].set(price, tier);
+}
 
 export function isTierId(value: string): value is TierId {
   return (tierIds as readonly string[]).includes(value);

@@ -17,6 +17,11 @@ export const redisKeys = {
   usageDay: (day: string) => `gw:usage:${day}`,
   /** Hash keyId -> last-used time (ms), rolled up into Postgres by the scheduled job. */
   lastUsed: "gw:lastused",
+  // Developer portal (src/portal).
+  /** JSON PortalSession by the SHA-256 hex of the session id (the id itself is never stored); expires by TTL. */
+  portalSession: (idHash: string) => `gw:portal:session:${idHash}`,
+  /** Prefix of the login limiter's sliding windows: `${prefix}:email:${emailHash}`, `${prefix}:ip:${ip}`. */
+  portalLoginPrefix: "gw:portal:login",
 } as const;
 
 /** How long a key or account record stays in Redis before it is read again from Postgres. */

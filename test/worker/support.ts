@@ -1,7 +1,11 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { Redis } from "@upstash/redis/cloudflare";
-import type { Bindings } from "../../src/config";
+import { eq } from "drizzle-orm";
+import Stripe from "stripe";
+import { type Bindings, parseConfig } from "../../src/config";
+import { type Database, openDatabase } from "../../src/db/client";
+import { type Account, accounts } from "../../src/db/schema/accounts";
 import worker from "../../src/index";
 
 export const BASE = "http://gateway.test";
@@ -108,4 +112,268 @@ export async function problemOf(response: Response): Promise<Record<string, unkn
     );
   }
   return (await response.json()) as Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Billing (test/worker/billing-*.test.ts): Postgres for assertions, signed Stripe events, the Stripe stand-in.
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Postgres as the worker reaches it (Neon's driver through the local proxy), for a test to read or seed
+ * rows. The pool lives for the callback only: workerd forbids sharing its socket across requests.
+ */
+export async function withDatabase<T>(use: (db: Database) => Promise<T>): Promise<T> {
+  const { db, close } = openDatabase(parseConfig(env));
+  try {
+    return await use(db);
+  } finally {
+    await close();
+  }
+}
+
+export interface TestStripeEvent {
+  id: string;
+  object: "event";
+  type: string;
+  created: number;
+  livemode: boolean;
+  api_version: string;
+  data: { object: Record<string, unknown> };
+}
+
+let eventCounter = 0;
+/** A Stripe-shaped snapshot event with a fresh `evt_` id; `created` (unix seconds) defaults to now. */
+export function stripeEvent(
+  type: string,
+  object: Record<string, unknown>,
+  overrides: Partial<TestStripeEvent> = {},
+): TestStripeEvent {
+  eventCounter += 1;
+  return {
+    id: `evt_test${Date.now()}${eventCounter}${Math.floor(Math.random() * 1e6)}`,
+    object: "event",
+    type,
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    api_version: Stripe.API_VERSION,
+    data: { object },
+    ...overrides,
+  };
+}
+
+/**
+ * POSTs a body to /webhooks/stripe signed by the stripe package with the worker's STRIPE_WEBHOOK_SECRET
+ * (or `secret`). Inside workerd the package has only Web Crypto, hence the async signer.
+ */
+export async function deliverStripeEvent(
+  event: TestStripeEvent | string,
+  options: { secret?: string; overrides?: Partial<Bindings> } = {},
+): Promise<Response> {
+  const payload = typeof event === "string" ? event : JSON.stringify(event);
+  const signature = await Stripe.webhooks.generateTestHeaderStringAsync({
+    payload,
+    secret: options.secret ?? (env.STRIPE_WEBHOOK_SECRET as string),
+  });
+  const init = { method: "POST", headers: { "Stripe-Signature": signature }, body: payload };
+  return options.overrides
+    ? gatewayWith(options.overrides, "/webhooks/stripe", init)
+    : gateway("/webhooks/stripe", init);
+}
+
+/** A call the local Stripe stand-in received (scripts/stack/stripe-standin.ts). */
+export interface StripeCall {
+  method: string;
+  path: string;
+  params: Record<string, unknown>;
+  idempotencyKey: string | null;
+  status: number;
+}
+
+const standin = (path: string, init?: RequestInit) => fetch(`${env.STRIPE_API_BASE}${path}`, init);
+
+/** Every call the stand-in received so far (other test files share it: filter by your own ids). */
+export async function stripeCalls(): Promise<StripeCall[]> {
+  return ((await (await standin("/__standin/calls")).json()) as { calls: StripeCall[] }).calls;
+}
+
+/** A subscription in the stand-in, as Stripe has it once a customer completed Checkout. */
+export async function seedStripeSubscription(input: {
+  customer: string;
+  prices: string[];
+  status?: string;
+  metadata?: Record<string, string>;
+}): Promise<{ id: string }> {
+  const response = await standin("/__standin/subscriptions", { method: "POST", body: JSON.stringify(input) });
+  return (await response.json()) as { id: string };
+}
+
+const uniqueSuffix = () => `${Date.now()}${Math.floor(Math.random() * 1e9)}`;
+
+/** Links a fresh Stripe customer id to an account, as a first checkout does; returns the id. */
+export async function linkStripeCustomer(accountId: string): Promise<string> {
+  const customerId = `cus_test${uniqueSuffix()}`;
+  await withDatabase((db) =>
+    db.update(accounts).set({ stripeCustomerId: customerId }).where(eq(accounts.id, accountId)),
+  );
+  return customerId;
+}
+
+/** The account's row as Postgres has it now (tier, billing state). */
+export async function accountRow(accountId: string): Promise<Account> {
+  const [row] = await withDatabase((db) => db.select().from(accounts).where(eq(accounts.id, accountId)));
+  if (!row) throw new Error(`no account ${accountId}`);
+  return row;
+}
+
+/** A Stripe subscription object as webhooks carry it. */
+export function subscriptionObject(input: {
+  customer: string;
+  price: string;
+  status?: string;
+  id?: string;
+  metadata?: Record<string, string>;
+}) {
+  const id = input.id ?? `sub_test${uniqueSuffix()}`;
+  return {
+    id,
+    object: "subscription",
+    customer: input.customer,
+    status: input.status ?? "active",
+    metadata: input.metadata ?? {},
+    items: {
+      object: "list",
+      data: [{ id: `si_${id}`, object: "subscription_item", price: { id: input.price } }],
+    },
+  };
+}
+
+/** A Stripe invoice object of a subscription, in the current API version's shape (parent.subscription_details). */
+export function invoiceObject(input: { customer: string; subscription: string }) {
+  return {
+    id: `in_test${uniqueSuffix()}`,
+    object: "invoice",
+    customer: input.customer,
+    parent: { type: "subscription_details", subscription_details: { subscription: input.subscription } },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Developer portal (test/worker/portal-*.test.ts): a browser-like client with its own cookie jar and IP.
+// ---------------------------------------------------------------------------------------------------------
+
+export interface PortalClient {
+  /** Like a browser: sends its cookies, an Origin on unsafe requests, keeps Set-Cookie, follows no redirect. */
+  fetch(
+    path: string,
+    init?: RequestInit & { json?: unknown; form?: Record<string, string> },
+  ): Promise<Response>;
+  cookie(name: string): string | undefined;
+  /** The CSRF token last handed out (GET /portal/api/csrf, login, GET /portal/api/session). */
+  csrf: string | undefined;
+  /** The CF-Connecting-IP this client's requests come from (unique, so login limits do not mix). */
+  ip: string;
+}
+
+let clientCounter = 0;
+
+export function portalClient(options: { origin?: string; ip?: string } = {}): PortalClient {
+  clientCounter += 1;
+  const jar = new Map<string, string>();
+  const client: PortalClient = {
+    csrf: undefined,
+    ip:
+      options.ip ??
+      `2001:db8::${Date.now().toString(16).slice(-6)}:${clientCounter.toString(16)}:${Math.floor(Math.random() * 0xffff).toString(16)}`,
+    cookie: (name) => jar.get(name),
+    async fetch(path, init = {}) {
+      const headers = new Headers(init.headers);
+      headers.set("CF-Connecting-IP", client.ip);
+      if (jar.size > 0) headers.set("Cookie", [...jar].map(([name, value]) => `${name}=${value}`).join("; "));
+      const method = (init.method ?? "GET").toUpperCase();
+      if (method !== "GET" && method !== "HEAD" && !headers.has("Origin"))
+        headers.set("Origin", options.origin ?? BASE);
+      let body = init.body;
+      if (init.json !== undefined) {
+        headers.set("Content-Type", "application/json");
+        body = JSON.stringify(init.json);
+      } else if (init.form !== undefined) {
+        headers.set("Content-Type", "application/x-www-form-urlencoded");
+        body = new URLSearchParams(init.form).toString();
+      }
+      const response = await gateway(path, { ...init, method, headers, body, redirect: "manual" });
+      for (const line of response.headers.getSetCookie()) {
+        const [pair = "", ...attributes] = line.split(";").map((part) => part.trim());
+        const eq = pair.indexOf("=");
+        const name = pair.slice(0, eq);
+        const expired = attributes.some((attribute) => /^max-age=0$/i.test(attribute));
+        if (expired) jar.delete(name);
+        else jar.set(name, pair.slice(eq + 1));
+      }
+      return response;
+    },
+  };
+  return client;
+}
+
+/** GET /portal/api/csrf: the presession cookie and the token bound to it. */
+export async function portalCsrf(client: PortalClient): Promise<string> {
+  const response = await client.fetch("/portal/api/csrf");
+  if (response.status !== 200) throw new Error(`csrf: ${response.status} ${await response.text()}`);
+  client.csrf = ((await response.json()) as { csrfToken: string }).csrfToken;
+  return client.csrf;
+}
+
+export const PORTAL_PASSWORD = "correct horse battery staple";
+
+export async function portalSignUp(client: PortalClient, email: string, password = PORTAL_PASSWORD) {
+  const csrf = await portalCsrf(client);
+  return client.fetch("/portal/api/signup", {
+    method: "POST",
+    headers: { "X-CSRF-Token": csrf },
+    json: { email, password },
+  });
+}
+
+export async function portalLogin(client: PortalClient, email: string, password = PORTAL_PASSWORD) {
+  const csrf = client.cookie("__Host-gw_session") ? client.csrf : await portalCsrf(client);
+  const response = await client.fetch("/portal/api/login", {
+    method: "POST",
+    headers: { "X-CSRF-Token": csrf ?? "" },
+    json: { email, password },
+  });
+  if (response.status === 200)
+    client.csrf = ((await response.clone().json()) as { csrfToken: string }).csrfToken;
+  return response;
+}
+
+/** A developer who signed up through the portal and is logged in. */
+export async function portalDeveloper() {
+  const client = portalClient();
+  const email = uniqueEmail();
+  const signedUp = await portalSignUp(client, email);
+  if (signedUp.status !== 202) throw new Error(`sign-up: ${signedUp.status} ${await signedUp.text()}`);
+  const login = await portalLogin(client, email);
+  if (login.status !== 200) throw new Error(`login: ${login.status} ${await login.text()}`);
+  const { account } = (await login.json()) as { account: { id: string; email: string; tier: string } };
+  return { client, email, accountId: account.id };
+}
+
+/** A signed-in JSON API call with the client's CSRF token. */
+export function portalApi(
+  client: PortalClient,
+  path: string,
+  init: RequestInit & { json?: unknown } = {},
+): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (client.csrf && !headers.has("X-CSRF-Token")) headers.set("X-CSRF-Token", client.csrf);
+  return client.fetch(`/portal/api${path}`, { ...init, headers });
+}
+
+/** A page's form post, with the CSRF field the page rendered. */
+export function portalForm(
+  client: PortalClient,
+  path: string,
+  form: Record<string, string>,
+): Promise<Response> {
+  return client.fetch(path, { method: "POST", form: { _csrf: client.csrf ?? "", ...form } });
 }

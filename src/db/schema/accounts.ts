@@ -15,6 +15,13 @@ export const accounts = pgTable(
     /** `created` (unix seconds) of the newest Stripe event applied, so an older event never overwrites newer state. */
     billingEventCreated: bigint("billing_event_created", { mode: "number" }),
     pastDueSince: timestamp("past_due_since", { withTimezone: true }),
+    /** Billing: the tier the Stripe subscription pays for; `tier` is what applies now (past-due grace, cancellation). */
+    subscribedTier: text("subscribed_tier"),
+    /**
+     * Billing: `created` of the newest Stripe event applied to `past_due_since`. Payment events (invoice.*) and
+     * subscription snapshots are ordered separately, so neither kind can hide a newer event of the other.
+     */
+    paymentEventCreated: bigint("payment_event_created", { mode: "number" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true })
       .notNull()

@@ -1,0 +1,61 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { IdParam } from "../admin/admin.schemas";
+import { problemResponses } from "../lib/openapi";
+import { plans, type TierId, tierIds } from "../plans/plans";
+
+/** Tiers with a Stripe price in some environment; the handler checks this deployment's environment. */
+const sellableTiers = tierIds.filter((tier) => {
+  const prices = plans[tier].stripePriceIds;
+  return prices.test.length + prices.live.length > 0;
+}) as [TierId, ...TierId[]];
+
+const CheckoutRequestSchema = z
+  .object({
+    tier: z.enum(sellableTiers).openapi({
+      description: `The tier to buy: ${sellableTiers.map((tier) => `${tier} (${plans[tier].display.price})`).join(", ")}`,
+    }),
+  })
+  .strict()
+  .openapi("CheckoutSessionRequest");
+
+const CheckoutSessionSchema = z
+  .object({
+    id: z.string().openapi({ example: "cs_test_a1b2c3" }),
+    url: z.url().openapi({ description: "Stripe Checkout page to send the customer to" }),
+  })
+  .openapi("CheckoutSession");
+
+const BillingPortalSessionSchema = z
+  .object({ url: z.url().openapi({ description: "Stripe billing portal page for the customer" }) })
+  .openapi("BillingPortalSession");
+
+const security = [{ adminToken: [] }];
+const tags = ["Billing"];
+const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+const accountId = IdParam("acct_3kTMd9XQ2bLw8RzP1vYa");
+
+export const createCheckoutSessionRoute = createRoute({
+  method: "post",
+  path: "/accounts/{id}/checkout-session",
+  tags,
+  security,
+  summary: "Start a Stripe Checkout for a tier (the tier changes when Stripe's webhook confirms payment)",
+  request: { params: accountId, body: { required: true, ...json(CheckoutRequestSchema) } },
+  responses: {
+    201: { description: "Send the customer to `url`", ...json(CheckoutSessionSchema) },
+    ...problemResponses(400, 401, 404, 409, 502, 503),
+  },
+});
+
+export const createBillingPortalSessionRoute = createRoute({
+  method: "post",
+  path: "/accounts/{id}/billing-portal-session",
+  tags,
+  security,
+  summary: "Open the Stripe billing portal for the account's customer (change plan, payment method, cancel)",
+  request: { params: accountId },
+  responses: {
+    201: { description: "Send the customer to `url`", ...json(BillingPortalSessionSchema) },
+    ...problemResponses(401, 404, 409, 502, 503),
+  },
+});

@@ -1,0 +1,80 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { PRESESSION_COOKIE_NAME, SESSION_COOKIE_NAME } from "../auth/session-cookie";
+import type { PortalEnv } from "../portal-env";
+import {
+  billingHandler,
+  billingPortalHandler,
+  checkoutHandler,
+  createKeyHandler,
+  csrfHandler,
+  listKeysHandler,
+  loginHandler,
+  logoutHandler,
+  revokeKeyHandler,
+  rotateKeyHandler,
+  sessionHandler,
+  signUpHandler,
+  usageHandler,
+} from "./portal-api.handlers";
+import {
+  billingPortalRoute,
+  billingRoute,
+  checkoutRoute,
+  createKeyRoute,
+  csrfRoute,
+  listKeysRoute,
+  loginRoute,
+  logoutRoute,
+  revokeKeyRoute,
+  rotateKeyRoute,
+  sessionRoute,
+  signUpRoute,
+  usageRoute,
+} from "./portal-api.routes";
+
+/** The portal's JSON API, mounted at /portal/api, with its own OpenAPI document at /portal/api/openapi.json. */
+export function createPortalApiRouter(defaultHook: ConstructorParameters<typeof OpenAPIHono<PortalEnv>>[0]) {
+  const router = new OpenAPIHono<PortalEnv>(defaultHook);
+  router.openAPIRegistry.registerComponent("securitySchemes", "portalSession", {
+    type: "apiKey",
+    in: "cookie",
+    name: SESSION_COOKIE_NAME,
+    description: "Set by POST /portal/api/login (HttpOnly, Secure, SameSite=Lax)",
+  });
+  router.openAPIRegistry.registerComponent("securitySchemes", "portalPresession", {
+    type: "apiKey",
+    in: "cookie",
+    name: PRESESSION_COOKIE_NAME,
+    description: "Set by GET /portal/api/csrf for visitors who are not signed in",
+  });
+  router.openAPIRegistry.registerComponent("securitySchemes", "csrfToken", {
+    type: "apiKey",
+    in: "header",
+    name: "X-CSRF-Token",
+    description: "From GET /portal/api/csrf (signed out) or the login answer and GET /portal/api/session",
+  });
+  router.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    servers: [{ url: "/portal/api" }],
+    info: {
+      title: "Developer portal API",
+      version: "1",
+      description:
+        "What the portal's pages do, for scripts: behind the portal's session cookie and a CSRF token.",
+    },
+  });
+  return router
+    .openapi(csrfRoute, csrfHandler)
+    .openapi(signUpRoute, signUpHandler)
+    .openapi(loginRoute, loginHandler)
+    .openapi(logoutRoute, logoutHandler)
+    .openapi(sessionRoute, sessionHandler)
+    .openapi(listKeysRoute, listKeysHandler)
+    .openapi(createKeyRoute, createKeyHandler)
+    .openapi(rotateKeyRoute, rotateKeyHandler)
+    .openapi(revokeKeyRoute, revokeKeyHandler)
+    .openapi(usageRoute, usageHandler)
+    .openapi(billingRoute, billingHandler)
+    .openapi(checkoutRoute, checkoutHandler)
+    .openapi(billingPortalRoute, billingPortalHandler);
+}

@@ -1,0 +1,5 @@
+import type { Account } from "../../db/schema/accounts";
+
+export function presentSession(account: Account, csrfToken: string) {
+  return { account: { id: account.id, email: account.email, tier: account.tier }, csrfToken };
+}

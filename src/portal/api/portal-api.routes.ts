@@ -1,0 +1,196 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { problemResponses } from "../../lib/openapi";
+import { requireSession, verifyCsrf } from "../auth/portal-session";
+import {
+  BillingSchema,
+  CheckoutSchema,
+  CreatedPortalKeySchema,
+  CreatePortalKeySchema,
+  CsrfSchema,
+  KeyIdParam,
+  LoginSchema,
+  PortalKeySchema,
+  PortalUsageQuerySchema,
+  PortalUsageSchema,
+  RedirectSchema,
+  RotatedPortalKeySchema,
+  RotatePortalKeySchema,
+  SessionSchema,
+  SignUpAnswerSchema,
+  SignUpSchema,
+} from "./portal-api.schemas";
+
+/**
+ * The portal's JSON API, mounted at /portal/api: what the pages do, for scripts. Each route names its guard:
+ * signed-in routes check the session first (401), then, for POST/DELETE, the CSRF token (403); sign-up and
+ * login check the CSRF token bound to the presession cookie (GET /csrf hands it out).
+ */
+const signedIn: MiddlewareHandler[] = [requireSession("api"), verifyCsrf()];
+const anonymous: MiddlewareHandler[] = [verifyCsrf()];
+const session = [{ portalSession: [] }];
+const sessionAndToken = [{ portalSession: [], csrfToken: [] }];
+const presessionAndToken = [{ portalPresession: [], csrfToken: [] }];
+const tags = ["Portal"];
+const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+const body = <T>(schema: T) => ({ body: { required: true, ...json(schema) } });
+
+export const csrfRoute = createRoute({
+  method: "get",
+  path: "/csrf",
+  tags,
+  summary: "A CSRF token for sign-up and login (sets the presession cookie it is bound to)",
+  middleware: anonymous,
+  responses: { 200: { description: "The token", ...json(CsrfSchema) } },
+});
+
+export const signUpRoute = createRoute({
+  method: "post",
+  path: "/signup",
+  tags,
+  security: presessionAndToken,
+  summary: "Create a free account; the same answer whether or not the email was free",
+  middleware: anonymous,
+  request: body(SignUpSchema),
+  responses: {
+    202: { description: "Accepted: log in next", ...json(SignUpAnswerSchema) },
+    ...problemResponses(400, 403, 429),
+  },
+});
+
+export const loginRoute = createRoute({
+  method: "post",
+  path: "/login",
+  tags,
+  security: presessionAndToken,
+  summary: "Log in: sets the session cookie and returns the CSRF token bound to it",
+  middleware: anonymous,
+  request: body(LoginSchema),
+  responses: {
+    200: { description: "Signed in", ...json(SessionSchema) },
+    ...problemResponses(400, 401, 403, 429),
+  },
+});
+
+export const logoutRoute = createRoute({
+  method: "post",
+  path: "/logout",
+  tags,
+  security: sessionAndToken,
+  summary: "Log out: ends the session everywhere it is used",
+  middleware: signedIn,
+  responses: { 204: { description: "Signed out" }, ...problemResponses(401, 403) },
+});
+
+export const sessionRoute = createRoute({
+  method: "get",
+  path: "/session",
+  tags,
+  security: session,
+  summary: "Who is signed in, and the CSRF token of this session",
+  middleware: signedIn,
+  responses: { 200: { description: "The session", ...json(SessionSchema) }, ...problemResponses(401) },
+});
+
+export const listKeysRoute = createRoute({
+  method: "get",
+  path: "/keys",
+  tags,
+  security: session,
+  summary: "Your keys, newest first (never their secrets)",
+  middleware: signedIn,
+  responses: {
+    200: { description: "The keys", ...json(z.object({ keys: z.array(PortalKeySchema) })) },
+    ...problemResponses(401),
+  },
+});
+
+export const createKeyRoute = createRoute({
+  method: "post",
+  path: "/keys",
+  tags,
+  security: sessionAndToken,
+  summary: "Create a key (the key itself is in this response only)",
+  middleware: signedIn,
+  request: body(CreatePortalKeySchema),
+  responses: {
+    201: { description: "The new key", ...json(CreatedPortalKeySchema) },
+    ...problemResponses(400, 401, 403, 409),
+  },
+});
+
+export const rotateKeyRoute = createRoute({
+  method: "post",
+  path: "/keys/{id}/rotate",
+  tags,
+  security: sessionAndToken,
+  summary: "Rotate a key: a successor now, the old key working until the overlap ends",
+  middleware: signedIn,
+  request: { params: KeyIdParam, body: { required: false, ...json(RotatePortalKeySchema) } },
+  responses: {
+    201: { description: "The successor (shown once) and the old key", ...json(RotatedPortalKeySchema) },
+    ...problemResponses(400, 401, 403, 404, 409),
+  },
+});
+
+export const revokeKeyRoute = createRoute({
+  method: "delete",
+  path: "/keys/{id}",
+  tags,
+  security: sessionAndToken,
+  summary: "Revoke a key: refused at the edge from the next request on",
+  middleware: signedIn,
+  request: { params: KeyIdParam },
+  responses: { 204: { description: "Revoked" }, ...problemResponses(401, 403, 404) },
+});
+
+export const usageRoute = createRoute({
+  method: "get",
+  path: "/usage",
+  tags,
+  security: session,
+  summary: "Requests per key and day by outcome, and this month's quota",
+  middleware: signedIn,
+  request: { query: PortalUsageQuerySchema },
+  responses: {
+    200: { description: "The series", ...json(PortalUsageSchema) },
+    ...problemResponses(400, 401, 404),
+  },
+});
+
+export const billingRoute = createRoute({
+  method: "get",
+  path: "/billing",
+  tags,
+  security: session,
+  summary: "Your plan, the subscription's state and what you can upgrade to",
+  middleware: signedIn,
+  responses: { 200: { description: "Billing", ...json(BillingSchema) }, ...problemResponses(401) },
+});
+
+export const checkoutRoute = createRoute({
+  method: "post",
+  path: "/billing/checkout",
+  tags,
+  security: sessionAndToken,
+  summary: "Start Stripe Checkout for a tier (the tier changes once Stripe confirms payment)",
+  middleware: signedIn,
+  request: body(CheckoutSchema),
+  responses: {
+    201: { description: "Send the browser to `url`", ...json(RedirectSchema) },
+    ...problemResponses(400, 401, 403, 409, 502, 503),
+  },
+});
+
+export const billingPortalRoute = createRoute({
+  method: "post",
+  path: "/billing/portal",
+  tags,
+  security: sessionAndToken,
+  summary: "Open the Stripe billing portal (change plan or card, invoices, cancel)",
+  middleware: signedIn,
+  responses: {
+    201: { description: "Send the browser to `url`", ...json(RedirectSchema) },
+    ...problemResponses(401, 403, 409, 502, 503),
+  },
+});

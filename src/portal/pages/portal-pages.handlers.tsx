@@ -1,0 +1,306 @@
+import { Scalar } from "@scalar/hono-api-reference";
+import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
+import type { z } from "zod";
+import { apiKeys } from "../../db/schema/api-keys";
+import { hashApiKey, parseApiKey } from "../../keys/key-format";
+import { ROTATION_OVERLAP_HOURS } from "../../keys/key-service";
+import { ApiError } from "../../lib/errors";
+import { plans } from "../../plans/plans";
+import { CheckoutSchema, LoginSchema, SignUpSchema } from "../api/portal-api.schemas";
+import type { PortalEnv } from "../portal-env";
+import {
+  attemptLogin,
+  attemptSignUp,
+  currentAccount,
+  endSession,
+  INVALID_LOGIN,
+  SIGNED_UP,
+} from "../services/portal-auth";
+import { billingPortalUrl, billingSummary, checkoutUrl } from "../services/portal-billing";
+import { portalDeps } from "../services/portal-deps";
+import {
+  createPortalKey,
+  curlLine,
+  findPortalKey,
+  listPortalKeys,
+  revokePortalKey,
+  rotatePortalKey,
+} from "../services/portal-keys";
+import { lastDays, portalUsage } from "../services/portal-usage";
+import { pageContext } from "./page-context";
+import { type AuthFormState, LoginPage, SignUpPage } from "./views/auth";
+import { BillingPage } from "./views/billing";
+import { DocsKeyPage } from "./views/docs";
+import { HomePage } from "./views/home";
+import { RevokeKeyPage, RotateKeyPage } from "./views/key-confirm";
+import { KeySecretPage } from "./views/key-secret";
+import { type CreateKeyFormState, KeysPage } from "./views/keys";
+import { UsagePage } from "./views/usage";
+
+/**
+ * The portal's pages: plain HTML forms over the same services as the JSON API (src/portal/services), so the
+ * browser and scripts go through one implementation. Form input is validated with the API's own schemas.
+ */
+type PageContextT = Context<PortalEnv>;
+
+async function formOf(c: PageContextT): Promise<Record<string, string>> {
+  const body = await c.req.parseBody();
+  return Object.fromEntries(
+    Object.entries(body).flatMap(([name, value]) => (typeof value === "string" ? [[name, value]] : [])),
+  );
+}
+
+function fieldErrors<T extends string>(error: z.ZodError): Partial<Record<T, string>> {
+  const errors: Partial<Record<T, string>> = {};
+  for (const issue of error.issues) {
+    const field = String(issue.path[0] ?? "") as T;
+    errors[field] ??= issue.message;
+  }
+  return errors;
+}
+
+const tooManyText = (seconds: number) =>
+  `Too many attempts. Try again in ${Math.max(1, Math.ceil(seconds / 60))} minute${seconds > 60 ? "s" : ""}.`;
+
+const apiPrefix = (c: PageContextT) => c.get("config").apiPrefixes[0] as string;
+
+// Home -----------------------------------------------------------------------------------------------------
+
+export async function homePage(c: PageContextT) {
+  return c.html(<HomePage page={await pageContext(c)} plans={plans} apiPrefix={apiPrefix(c)} />);
+}
+
+// Sign up, log in, log out ----------------------------------------------------------------------------------
+
+export async function signUpForm(c: PageContextT) {
+  if (c.get("session")) return c.redirect("/portal/keys", 303);
+  return c.html(<SignUpPage page={await pageContext(c)} state={{}} />);
+}
+
+export async function signUpSubmit(c: PageContextT) {
+  const form = await formOf(c);
+  const parsed = SignUpSchema.safeParse({ email: form.email?.trim(), password: form.password });
+  if (!parsed.success) {
+    const state: AuthFormState = { email: form.email, fieldErrors: fieldErrors(parsed.error) };
+    return c.html(<SignUpPage page={await pageContext(c)} state={state} />, 400);
+  }
+  const result = await attemptSignUp(c, parsed.data);
+  if (result.outcome === "limited") {
+    c.header("Retry-After", String(result.retryAfterSeconds));
+    const state = { email: form.email, error: tooManyText(result.retryAfterSeconds) };
+    return c.html(<SignUpPage page={await pageContext(c)} state={state} />, 429);
+  }
+  return c.redirect("/portal/login?signed_up=1", 303);
+}
+
+export async function loginForm(c: PageContextT) {
+  if (c.get("session")) return c.redirect("/portal/keys", 303);
+  const notice = c.req.query("signed_up") === "1" ? SIGNED_UP : undefined;
+  return c.html(<LoginPage page={await pageContext(c)} state={{ notice }} />);
+}
+
+export async function loginSubmit(c: PageContextT) {
+  const form = await formOf(c);
+  const parsed = LoginSchema.safeParse({ email: form.email?.trim(), password: form.password });
+  if (!parsed.success) {
+    const state: AuthFormState = { email: form.email, fieldErrors: fieldErrors(parsed.error) };
+    return c.html(<LoginPage page={await pageContext(c)} state={state} />, 400);
+  }
+  const result = await attemptLogin(c, parsed.data);
+  if (result.outcome === "signed_in") return c.redirect("/portal/keys", 303);
+  if (result.outcome === "limited") {
+    c.header("Retry-After", String(result.retryAfterSeconds));
+    const state = { email: form.email, error: tooManyText(result.retryAfterSeconds) };
+    return c.html(<LoginPage page={await pageContext(c)} state={state} />, 429);
+  }
+  return c.html(
+    <LoginPage page={await pageContext(c)} state={{ email: form.email, error: INVALID_LOGIN }} />,
+    401,
+  );
+}
+
+export async function logoutSubmit(c: PageContextT) {
+  await endSession(c);
+  return c.redirect("/portal", 303);
+}
+
+// Keys -----------------------------------------------------------------------------------------------------
+
+const NOTICES: Record<string, string> = {
+  revoked: "Key revoked: requests with it are refused from now on.",
+};
+
+const today = () => new Date().toISOString().slice(0, 10);
+
+async function renderKeys(c: PageContextT, form: CreateKeyFormState, status: 200 | 400 | 409 = 200) {
+  const keys = await listPortalKeys(portalDeps(c));
+  const notice = NOTICES[c.req.query("notice") ?? ""];
+  return c.html(
+    <KeysPage page={await pageContext(c)} keys={keys} form={form} notice={notice} today={today()} />,
+    status,
+  );
+}
+
+export const keysPage = (c: PageContextT) => renderKeys(c, {});
+
+/** The end of the chosen day (UTC), or an error message. */
+function expiryOf(expiresOn: string | undefined): { at: Date | null } | { error: string } {
+  if (!expiresOn) return { at: null };
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(expiresOn) || Number.isNaN(Date.parse(expiresOn))) {
+    return { error: "Enter a date as YYYY-MM-DD." };
+  }
+  if (expiresOn < today()) return { error: "Choose today or a later day." };
+  return { at: new Date(`${expiresOn}T23:59:59.999Z`) };
+}
+
+export async function createKeySubmit(c: PageContextT) {
+  const form = await formOf(c);
+  const name = (form.name ?? "").trim();
+  const expiry = expiryOf(form.expiresOn || undefined);
+  const state: CreateKeyFormState = { name: form.name, expiresOn: form.expiresOn, fieldErrors: {} };
+  if (name.length === 0 || name.length > 100)
+    state.fieldErrors = { name: "Give the key a name (up to 100 characters)." };
+  if ("error" in expiry) state.fieldErrors = { ...state.fieldErrors, expiresOn: expiry.error };
+  if (Object.keys(state.fieldErrors ?? {}).length > 0 || "error" in expiry) return renderKeys(c, state, 400);
+  let issued: Awaited<ReturnType<typeof createPortalKey>>;
+  try {
+    issued = await createPortalKey(portalDeps(c), { name, expiresAt: expiry.at });
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "conflict")
+      return renderKeys(c, { ...state, error: error.detail }, 409);
+    throw error;
+  }
+  const curl = curlLine(new URL(c.req.url).origin, apiPrefix(c), issued.key);
+  return c.html(
+    <KeySecretPage
+      page={await pageContext(c)}
+      heading="Your new key"
+      record={issued.record}
+      secret={issued.key}
+      curl={curl}
+    />,
+    201,
+  );
+}
+
+const keyIdOf = (c: PageContextT) => c.req.param("id") ?? "";
+
+export async function revokeConfirmPage(c: PageContextT) {
+  const item = await findPortalKey(portalDeps(c), keyIdOf(c));
+  return c.html(<RevokeKeyPage page={await pageContext(c)} item={item} />);
+}
+
+export async function revokeSubmit(c: PageContextT) {
+  await revokePortalKey(portalDeps(c), keyIdOf(c));
+  return c.redirect("/portal/keys?notice=revoked", 303);
+}
+
+export async function rotateConfirmPage(c: PageContextT) {
+  const item = await findPortalKey(portalDeps(c), keyIdOf(c));
+  return c.html(<RotateKeyPage page={await pageContext(c)} item={item} />);
+}
+
+export async function rotateSubmit(c: PageContextT) {
+  const form = await formOf(c);
+  const overlapHours = Number(form.overlapHours ?? ROTATION_OVERLAP_HOURS.default);
+  if (
+    !Number.isInteger(overlapHours) ||
+    overlapHours < ROTATION_OVERLAP_HOURS.min ||
+    overlapHours > ROTATION_OVERLAP_HOURS.max
+  ) {
+    throw new ApiError("validation_failed", {
+      detail: `The overlap is a whole number of hours from ${ROTATION_OVERLAP_HOURS.min} to ${ROTATION_OVERLAP_HOURS.max}.`,
+    });
+  }
+  const rotated = await rotatePortalKey(portalDeps(c), keyIdOf(c), overlapHours);
+  const curl = curlLine(new URL(c.req.url).origin, apiPrefix(c), rotated.key);
+  return c.html(
+    <KeySecretPage
+      page={await pageContext(c)}
+      heading="Your rotated key"
+      record={rotated.record}
+      secret={rotated.key}
+      curl={curl}
+      previous={rotated.previous}
+    />,
+    201,
+  );
+}
+
+// Usage ----------------------------------------------------------------------------------------------------
+
+export async function usagePage(c: PageContextT) {
+  const now = Date.now();
+  const keyId = c.req.query("key") || undefined;
+  const account = await currentAccount(c);
+  const usage = await portalUsage(portalDeps(c), account, { range: lastDays(now), keyId, now });
+  const selected = keyId ? { id: keyId, name: usage.keys[0]?.name ?? "" } : undefined;
+  return c.html(<UsagePage page={await pageContext(c)} usage={usage} selected={selected} />);
+}
+
+// Billing --------------------------------------------------------------------------------------------------
+
+const CHECKOUT_NOTICES: Record<string, string> = {
+  success: "Thank you! Your new plan applies as soon as Stripe confirms the payment, usually within seconds.",
+  cancelled: "Checkout cancelled: nothing was charged and your plan is unchanged.",
+};
+
+export async function billingPage(c: PageContextT) {
+  const billing = billingSummary(await currentAccount(c), c.get("config"));
+  const notice = CHECKOUT_NOTICES[c.req.query("checkout") ?? ""];
+  return c.html(<BillingPage page={await pageContext(c)} billing={billing} notice={notice} />);
+}
+
+export async function checkoutSubmit(c: PageContextT) {
+  const parsed = CheckoutSchema.safeParse({ tier: (await formOf(c)).tier });
+  if (!parsed.success) throw new ApiError("validation_failed", { detail: "Choose a plan to upgrade to." });
+  return c.redirect(await checkoutUrl(c, parsed.data.tier), 303);
+}
+
+export async function manageBillingSubmit(c: PageContextT) {
+  return c.redirect(await billingPortalUrl(c), 303);
+}
+
+// Docs -----------------------------------------------------------------------------------------------------
+
+export async function docsKeyPage(c: PageContextT) {
+  return c.html(<DocsKeyPage page={await pageContext(c)} />);
+}
+
+/** Whether `key` is a well-formed, active key of this account (looked up by hash, as the edge does). */
+async function isOwnActiveKey(c: PageContextT, key: string): Promise<boolean> {
+  if (parseApiKey(key) !== c.get("config").keyEnvironment) return false;
+  const deps = portalDeps(c);
+  const [row] = await deps.db
+    .select({ status: apiKeys.status, expiresAt: apiKeys.expiresAt })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.hash, await hashApiKey(key)), eq(apiKeys.accountId, deps.accountId)))
+    .limit(1);
+  return row?.status === "active" && (row.expiresAt === null || row.expiresAt.getTime() > Date.now());
+}
+
+/**
+ * The API reference (Scalar, as at /docs) with the key ready in "Try it". The key is in this response only:
+ * a POST answered no-store (portalContext), never the edge-cached /docs. The key passed the format check, so
+ * it is plain [A-Za-z0-9_] and cannot break out of the inline script Scalar's config is written into.
+ */
+export async function docsWithKey(c: PageContextT) {
+  const key = ((await formOf(c)).key ?? "").trim();
+  if (!(await isOwnActiveKey(c, key))) {
+    return c.html(
+      <DocsKeyPage page={await pageContext(c)} error="That is not an active key of your account." />,
+      400,
+    );
+  }
+  const reference = Scalar({
+    url: "/openapi.json",
+    pageTitle: "API reference",
+    hideClientButton: false,
+    authentication: { preferredSecurityScheme: "apiKey", securitySchemes: { apiKey: { value: key } } },
+  });
+  const response = (await reference(c as unknown as Context, async () => {})) as Response;
+  const nonce = c.get("secureHeadersNonce") as string;
+  const html = (await response.text()).replaceAll("<script", `<script nonce="${nonce}"`);
+  return c.html(html);
+}

@@ -1,0 +1,16 @@
+import type { Bindings } from "../config";
+import type { LazyDatabase } from "../db/lazy";
+import type { AppEnv } from "../lib/context";
+
+/** Hono's environment for portal routes: the app's, plus what the portal's middleware puts on the context. */
+export interface PortalEnv {
+  Bindings: Bindings;
+  Variables: AppEnv["Variables"] & {
+    /** Postgres for this request, opened on first use and closed after the response. */
+    db: LazyDatabase;
+    /** The signed-in developer, when the session cookie names a live session. */
+    session?: { id: string; accountId: string };
+    /** What this visitor's CSRF token is bound to: the session id, else the presession value. */
+    csrfSecret?: string;
+  };
+}

@@ -1,0 +1,86 @@
+import type { Context } from "hono";
+import type { Account } from "../../db/schema/accounts";
+import { getAccount } from "../../keys/account-service";
+import { redisFor } from "../../store/redis";
+import { csrfTokenFor } from "../auth/csrf-token";
+import { clientIp, countAttempt } from "../auth/login-limit";
+import { clearSessionCookie, writeSessionCookie } from "../auth/session-cookie";
+import { createSession, deleteSession } from "../auth/session-store";
+import type { PortalEnv } from "../portal-env";
+import { logIn, type SignInDeps, signUp } from "./sign-in";
+
+/** Sign-up, login and logout as both the pages and the JSON API run them: one implementation, two renderings. */
+export type Limited = { outcome: "limited"; retryAfterSeconds: number };
+export type LoginResult =
+  | { outcome: "signed_in"; account: Account; csrfToken: string }
+  | { outcome: "invalid" }
+  | Limited;
+
+/** The one message for an unknown email, an account without a password and a wrong password. */
+export const INVALID_LOGIN = "The email or password is not correct.";
+export const SIGNED_UP =
+  "If this email can be registered, its account is ready: log in with the password you chose.";
+
+function signInDeps(c: Context<PortalEnv>): SignInDeps {
+  const config = c.get("config");
+  return {
+    db: c.get("db").get(),
+    redis: redisFor(config),
+    keyEnvironment: config.keyEnvironment,
+    log: c.get("log"),
+  };
+}
+
+const ipOf = (c: Context<PortalEnv>) => clientIp(c.req.header("CF-Connecting-IP"));
+
+export async function attemptLogin(
+  c: Context<PortalEnv>,
+  input: { email: string; password: string },
+): Promise<LoginResult> {
+  const config = c.get("config");
+  const redis = redisFor(config);
+  const verdict = await countAttempt(redis, config, { ip: ipOf(c), email: input.email });
+  if (!verdict.allowed) {
+    c.get("log").warn("portal login limited", { retryAfterSeconds: verdict.retryAfterSeconds });
+    return { outcome: "limited", retryAfterSeconds: verdict.retryAfterSeconds };
+  }
+  const deps = signInDeps(c);
+  const accountId = await logIn(deps, input);
+  if (!accountId) return { outcome: "invalid" };
+  const previous = c.get("session");
+  if (previous) await deleteSession(redis, previous.id);
+  const ttlSeconds = config.portalSessionHours * 3600;
+  const sessionId = await createSession(redis, accountId, ttlSeconds);
+  writeSessionCookie(c, sessionId, ttlSeconds);
+  c.get("log").info("portal login", { accountId });
+  return {
+    outcome: "signed_in",
+    account: await getAccount(deps, accountId),
+    csrfToken: await csrfTokenFor(sessionId),
+  };
+}
+
+export async function attemptSignUp(
+  c: Context<PortalEnv>,
+  input: { email: string; password: string },
+): Promise<{ outcome: "accepted" } | Limited> {
+  const config = c.get("config");
+  // Per IP only: a per-email count here would let anyone lock an email out of logging in.
+  const verdict = await countAttempt(redisFor(config), config, { ip: ipOf(c) });
+  if (!verdict.allowed) return { outcome: "limited", retryAfterSeconds: verdict.retryAfterSeconds };
+  await signUp(signInDeps(c), input);
+  return { outcome: "accepted" };
+}
+
+export async function endSession(c: Context<PortalEnv>): Promise<void> {
+  const session = c.get("session");
+  if (session) await deleteSession(redisFor(c.get("config")), session.id);
+  clearSessionCookie(c);
+}
+
+/** The signed-in developer's account. */
+export async function currentAccount(c: Context<PortalEnv>): Promise<Account> {
+  const session = c.get("session");
+  if (!session) throw new Error("currentAccount() behind requireSession() only");
+  return getAccount({ db: c.get("db").get() }, session.accountId);
+}

@@ -1,0 +1,77 @@
+import type { Context } from "hono";
+import { createBillingPortalSession, createCheckoutSession } from "../../billing/checkout";
+import { stripeClient } from "../../billing/stripe-client";
+import type { Account } from "../../db/schema/accounts";
+import { planFor, purchasableTiers, type TierId } from "../../plans/plans";
+import type { PortalEnv } from "../portal-env";
+import { portalDeps } from "./portal-deps";
+
+/** What the billing page and GET /portal/api/billing show: the plan, the subscription's state, what is for sale. */
+export interface BillingSummary {
+  tier: string;
+  plan: { name: string; price: string; monthlyQuota: number };
+  subscriptionStatus: string | null;
+  /** Set while a payment is failing: the tier is kept for the grace period, then drops to free. */
+  pastDueSince: string | null;
+  /** When a past-due account loses its tier, unless a payment succeeds first. */
+  downgradeAt: string | null;
+  /** Tiers Checkout can sell here (other than the current one). */
+  upgrades: Array<{ tier: TierId; name: string; price: string }>;
+  /** A Stripe customer exists, so the billing portal can open. */
+  canManage: boolean;
+}
+
+export function billingSummary(
+  account: Account,
+  config: { keyEnvironment: "live" | "test"; pastDueGraceDays: number },
+): BillingSummary {
+  const plan = planFor(account.tier);
+  const pastDue = account.pastDueSince;
+  return {
+    tier: account.tier,
+    plan: { name: plan.name, price: plan.display.price, monthlyQuota: plan.monthlyQuota },
+    subscriptionStatus: account.subscriptionStatus,
+    pastDueSince: pastDue ? pastDue.toISOString() : null,
+    downgradeAt: pastDue
+      ? new Date(pastDue.getTime() + config.pastDueGraceDays * 86_400_000).toISOString()
+      : null,
+    upgrades: purchasableTiers(config.keyEnvironment)
+      .filter((tier) => tier !== account.tier)
+      .map((tier) => ({ tier, name: planFor(tier).name, price: planFor(tier).display.price })),
+    canManage: account.stripeCustomerId !== null,
+  };
+}
+
+/** Stripe and Postgres for the signed-in developer's checkout or billing-portal session (src/billing). */
+function checkoutDeps(c: Context<PortalEnv>) {
+  const config = c.get("config");
+  return {
+    db: portalDeps(c).db,
+    stripe: stripeClient(config),
+    environment: config.keyEnvironment,
+    portalBase: config.portalUrl ?? new URL(c.req.url).origin,
+    log: c.get("log"),
+  };
+}
+
+/** A Stripe Checkout URL for `tier`; the tier itself changes only when Stripe's webhook confirms payment. */
+export async function checkoutUrl(c: Context<PortalEnv>, tier: TierId): Promise<string> {
+  const session = await createCheckoutSession(checkoutDeps(c), portalDeps(c).accountId, tier);
+  return session.url;
+}
+
+/** A Stripe billing portal URL: change plan or card, see invoices, cancel. */
+export async function billingPortalUrl(c: Context<PortalEnv>): Promise<string> {
+  return (await createBillingPortalSession(checkoutDeps(c), portalDeps(c).accountId)).url;
+}
+
+/**
+ * Origins a billing form may be redirected to, for the pages' CSP form-action (Chromium applies form-action
+ * to a form's redirects too): Stripe's hosted pages, or the stand-in STRIPE_API_BASE points at locally.
+ */
+export function billingRedirectOrigins(stripeApiBase: string): string[] {
+  const base = new URL(stripeApiBase);
+  if (base.hostname === "api.stripe.com")
+    return ["https://checkout.stripe.com", "https://billing.stripe.com"];
+  return [base.origin];
+}

@@ -1,0 +1,286 @@
+import Stripe from "stripe";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  decodeStripeForm,
+  type StripeStandin,
+  startStripeStandin,
+} from "../../scripts/stack/stripe-standin.ts";
+
+// The Stripe stand-in the worker tests and `npm run dev` use: driven here by the real stripe package, the way
+// the worker drives it (fetch client, host/port/protocol), plus raw requests for what the SDK never sends.
+
+const SECRET_KEY = "sk_test_standinNodeTest123";
+
+let standin: StripeStandin;
+let stripe: Stripe;
+
+beforeAll(async () => {
+  standin = await startStripeStandin();
+  const url = new URL(standin.url);
+  stripe = new Stripe(SECRET_KEY, {
+    httpClient: Stripe.createFetchHttpClient(),
+    host: url.hostname,
+    port: url.port,
+    protocol: "http",
+    maxNetworkRetries: 0,
+  });
+});
+afterAll(async () => {
+  await standin?.close();
+});
+beforeEach(async () => {
+  await fetch(`${standin.url}/__standin/calls`, { method: "POST" });
+});
+
+/** The error a Stripe call failed with. */
+async function failure(
+  call: () => Promise<unknown>,
+): Promise<InstanceType<typeof Stripe.errors.StripeError>> {
+  try {
+    await call();
+  } catch (error) {
+    if (error instanceof Stripe.errors.StripeError) return error;
+    throw error;
+  }
+  throw new Error("the call did not fail");
+}
+
+/** Loosely typed: the tests read fields of Stripe objects and of Stripe's error shape. */
+interface StandinJson {
+  id: string;
+  livemode: boolean;
+  calls: unknown[];
+  error: { type: string; message: string };
+}
+
+async function raw(path: string, init: RequestInit = {}) {
+  const response = await fetch(`${standin.url}${path}`, init);
+  return {
+    status: response.status,
+    headers: response.headers,
+    json: (await response.json()) as StandinJson,
+  };
+}
+
+const form = (body: Record<string, string>) => ({
+  method: "POST",
+  headers: { Authorization: `Bearer ${SECRET_KEY}`, "Content-Type": "application/x-www-form-urlencoded" },
+  body: new URLSearchParams(body).toString(),
+});
+
+describe("stripe stand-in: the calls the gateway makes", () => {
+  it("creates customers, and records the decoded form and the SDK's idempotency key, never the secret key", async () => {
+    const customer = await stripe.customers.create({
+      email: "dev@example.com",
+      metadata: { account_id: "acct_1" },
+    });
+    expect(customer).toMatchObject({ object: "customer", email: "dev@example.com", livemode: false });
+    expect(customer.id).toMatch(/^cus_/);
+    expect(standin.calls).toHaveLength(1);
+    expect(standin.calls[0]).toMatchObject({
+      method: "POST",
+      path: "/v1/customers",
+      params: { email: "dev@example.com", metadata: { account_id: "acct_1" } },
+      status: 200,
+    });
+    expect(standin.calls[0]?.idempotencyKey).toMatch(/^stripe-node-retry-/);
+    expect(JSON.stringify(standin.calls)).not.toContain(SECRET_KEY);
+  });
+
+  it("creates Checkout sessions from Stripe's bracket encoding, for a customer that exists", async () => {
+    const customer = await stripe.customers.create({});
+    const session = await stripe.checkout.sessions.create({
+      mode: "subscription",
+      customer: customer.id,
+      client_reference_id: "acct_1",
+      line_items: [{ price: "price_pro_test", quantity: 1 }, { price: "price_pro_usage_test" }],
+      success_url: "https://portal.test/portal/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}",
+      cancel_url: "https://portal.test/portal/billing?checkout=cancelled",
+      subscription_data: { metadata: { tier: "pro" } },
+    });
+    expect(session).toMatchObject({
+      object: "checkout.session",
+      mode: "subscription",
+      customer: customer.id,
+    });
+    expect(session.id).toMatch(/^cs_test_/);
+    expect(session.url).toContain(session.id);
+    expect(standin.calls.at(-1)?.params).toMatchObject({
+      client_reference_id: "acct_1",
+      line_items: [{ price: "price_pro_test", quantity: "1" }, { price: "price_pro_usage_test" }],
+      subscription_data: { metadata: { tier: "pro" } },
+    });
+  });
+
+  it("refuses what Stripe refuses: a missing mode or line items, an unknown customer, a bad URL", async () => {
+    const noMode = await failure(() =>
+      stripe.checkout.sessions.create({} as Stripe.Checkout.SessionCreateParams),
+    );
+    expect(noMode).toMatchObject({ statusCode: 400, code: "parameter_missing", param: "mode" });
+    expect(noMode).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    const noItems = await failure(() => stripe.checkout.sessions.create({ mode: "subscription" }));
+    expect(noItems).toMatchObject({ statusCode: 400, param: "line_items" });
+    const unknown = await failure(() =>
+      stripe.checkout.sessions.create({
+        mode: "subscription",
+        customer: "cus_nobody",
+        line_items: [{ price: "price_x" }],
+      }),
+    );
+    expect(unknown).toMatchObject({ statusCode: 400, code: "resource_missing", param: "customer" });
+    const badUrl = await failure(() =>
+      stripe.checkout.sessions.create({
+        mode: "payment",
+        line_items: [{ price: "price_x" }],
+        success_url: "nope",
+      }),
+    );
+    expect(badUrl).toMatchObject({ statusCode: 400, param: "success_url" });
+  });
+
+  it("opens billing portal sessions only for an existing customer", async () => {
+    const missing = await failure(() => stripe.billingPortal.sessions.create({} as never));
+    expect(missing).toMatchObject({ statusCode: 400, param: "customer" });
+    const customer = await stripe.customers.create({});
+    const session = await stripe.billingPortal.sessions.create({
+      customer: customer.id,
+      return_url: "https://portal.test/portal/billing",
+    });
+    expect(session).toMatchObject({ object: "billing_portal.session", customer: customer.id });
+    expect(session.url).toMatch(/^http/);
+  });
+
+  it("takes meter events, checks payload and timestamp, and refuses a repeated identifier like Stripe", async () => {
+    const event = {
+      event_name: "api_requests",
+      identifier: "acct_1:2026-01-01:0-10",
+      payload: { stripe_customer_id: "cus_1", value: "10" },
+    };
+    expect(await stripe.billing.meterEvents.create(event)).toMatchObject({
+      object: "billing.meter_event",
+      identifier: event.identifier,
+      payload: event.payload,
+    });
+    const duplicate = await failure(() => stripe.billing.meterEvents.create(event));
+    expect(duplicate).toMatchObject({ statusCode: 400 });
+    expect(duplicate.message).toBe(`An event already exists with identifier ${event.identifier}.`);
+
+    const noValue = await failure(() =>
+      stripe.billing.meterEvents.create({
+        event_name: "api_requests",
+        payload: { stripe_customer_id: "cus_1" },
+      }),
+    );
+    expect(noValue).toMatchObject({ statusCode: 400, param: "payload[value]" });
+    const tooOld = await failure(() =>
+      stripe.billing.meterEvents.create({
+        ...event,
+        identifier: "old",
+        timestamp: Math.floor(Date.now() / 1000) - 36 * 86_400,
+      }),
+    );
+    expect(tooOld).toMatchObject({ statusCode: 400, param: "timestamp" });
+  });
+
+  it("retrieves subscriptions that tests seeded, and answers 404 resource_missing for others", async () => {
+    const unknown = await failure(() => stripe.subscriptions.retrieve("sub_nobody"));
+    expect(unknown).toMatchObject({ statusCode: 404, code: "resource_missing" });
+    const seeded = await raw("/__standin/subscriptions", {
+      method: "POST",
+      body: JSON.stringify({ customer: "cus_1", prices: ["price_pro_test"], status: "past_due" }),
+    });
+    expect(seeded.status).toBe(201);
+    const subscription = await stripe.subscriptions.retrieve(seeded.json.id);
+    expect(subscription).toMatchObject({ status: "past_due", customer: "cus_1" });
+    expect(subscription.items.data[0]?.price.id).toBe("price_pro_test");
+  });
+});
+
+describe("stripe stand-in: what every request must get right", () => {
+  it("requires a secret key (Bearer, or Basic as curl -u sends it) and answers in Stripe's error shape", async () => {
+    const none = await raw("/v1/customers", { method: "POST" });
+    expect(none.status).toBe(401);
+    expect(none.json.error).toMatchObject({ type: "invalid_request_error" });
+    expect(none.json.error.message).toMatch(/did not provide an API key/);
+    const publishable = await raw("/v1/customers", {
+      ...form({}),
+      headers: {
+        Authorization: "Bearer pk_test_notSecret9999",
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+    });
+    expect(publishable.status).toBe(401);
+    expect(publishable.json.error.message).toBe("Invalid API Key provided: pk_test_****9999");
+    const basic = await raw("/v1/customers", {
+      ...form({ email: "a@b.co" }),
+      headers: {
+        Authorization: `Basic ${Buffer.from(`${SECRET_KEY}:`).toString("base64")}`,
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+    });
+    expect(basic.status).toBe(200);
+    const live = await raw("/v1/customers", {
+      ...form({}),
+      headers: { Authorization: "Bearer sk_live_abc", "Content-Type": "application/x-www-form-urlencoded" },
+    });
+    expect(live.json.livemode).toBe(true);
+  });
+
+  it("refuses a JSON body: Stripe's API takes application/x-www-form-urlencoded", async () => {
+    const response = await raw("/v1/customers", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${SECRET_KEY}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ email: "a@b.co" }),
+    });
+    expect(response.status).toBe(400);
+    expect(response.json.error.message).toMatch(/application\/x-www-form-urlencoded/);
+  });
+
+  it("replays an idempotent POST, and refuses the same key with other parameters", async () => {
+    const init = (email: string) => ({
+      ...form({ email }),
+      headers: { ...form({}).headers, "Idempotency-Key": "key-1" },
+    });
+    const first = await raw("/v1/customers", init("a@b.co"));
+    const again = await raw("/v1/customers", init("a@b.co"));
+    expect(again.json.id).toBe(first.json.id);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    const other = await raw("/v1/customers", init("c@d.co"));
+    expect(other.status).toBe(400);
+    expect(other.json.error.type).toBe("idempotency_error");
+  });
+
+  it("answers unknown endpoints with Stripe's 404", async () => {
+    const response = await raw("/v1/charges", form({}));
+    expect(response.status).toBe(404);
+    expect(response.json.error.message).toMatch(/Unrecognized request URL \(POST: \/v1\/charges\)/);
+  });
+
+  it("lets tests read and clear the record over HTTP", async () => {
+    await stripe.customers.create({});
+    const read = await raw("/__standin/calls");
+    expect(read.json.calls).toHaveLength(1);
+    await raw("/__standin/calls", { method: "POST" });
+    expect((await raw("/__standin/calls")).json.calls).toHaveLength(0);
+  });
+});
+
+describe("stripe stand-in: form decoding", () => {
+  it("decodes nested objects, indexed and pushed arrays", () => {
+    expect(
+      decodeStripeForm(
+        "a=1&metadata[tier]=pro&line_items[1][price]=p2&line_items[0][price]=p1&expand[]=x&expand[]=y",
+      ),
+    ).toEqual({
+      a: "1",
+      metadata: { tier: "pro" },
+      line_items: [{ price: "p1" }, { price: "p2" }],
+      expand: ["x", "y"],
+    });
+  });
+
+  it("refuses parameter names that would reach the prototype or are malformed", () => {
+    expect(() => decodeStripeForm("__proto__[x]=1")).toThrow(/Invalid parameter name/);
+    expect(() => decodeStripeForm("a]b=1")).toThrow(/Invalid parameter name/);
+  });
+});
