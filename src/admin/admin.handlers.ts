@@ -2,7 +2,6 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { adminActor } from "../audit/audit";
 import { listAuditEvents } from "../audit/audit-log";
-import { lazyDatabase } from "../db/lazy";
 import { createAccount, getAccount, setAccountTier } from "../keys/account-service";
 import { createKey, listKeys, revokeKey, rotateKey } from "../keys/key-service";
 import type { KeyServiceDeps } from "../keys/service-deps";
@@ -24,12 +23,15 @@ import type {
   usageRoute,
 } from "./admin.routes";
 
-/** Postgres and Redis for one admin request, acting as the admin; the pool is closed after the response. */
+/** Postgres and Redis for one admin request, acting as the admin. */
 function services(c: Context<AppEnv>): KeyServiceDeps {
   const config = c.get("config");
-  const db = lazyDatabase(config);
-  c.executionCtx.waitUntil(db.close());
-  return { db: db.get(), redis: redisFor(config), keyEnvironment: config.keyEnvironment, actor: adminActor };
+  return {
+    db: c.get("db").get(),
+    redis: redisFor(config),
+    keyEnvironment: config.keyEnvironment,
+    actor: adminActor,
+  };
 }
 
 export const createAccountHandler: RouteHandler<typeof createAccountRoute, AppEnv> = async (c) => {

@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import { lazyDatabase } from "../db/lazy";
 import { hashApiKey, parseApiKey } from "../keys/key-format";
 import { type AccountRecord, type KeyRecord, keyRefusal } from "../keys/records";
 import type { AppEnv } from "../lib/context";
@@ -38,10 +37,9 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
   if (parseApiKey(apiKey) !== config.keyEnvironment) throw invalidKey();
 
   const redis = hotPathRedis(config);
-  const db = lazyDatabase(config);
-  waitUntil(db.close());
+  const db = c.get("db");
   const hash = await hashApiKey(apiKey);
-  const deps = { redis, db, log, waitUntil };
+  const deps = { redis, db, log, waitUntil, config };
   const resolved = await resolveKey(hash, deps);
   const refusal = keyRefusal(resolved.key, now);
   if (refusal || resolved.key.kind !== "key" || !resolved.account) {

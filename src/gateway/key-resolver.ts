@@ -1,4 +1,6 @@
 import type { Redis } from "@upstash/redis/cloudflare";
+import type { Config } from "../config";
+import { openDatabase } from "../db/client";
 import type { LazyDatabase } from "../db/lazy";
 import {
   loadAccountFromPostgres,
@@ -27,6 +29,7 @@ export interface ResolvedKey {
 }
 
 export interface ResolverDeps {
+  config: Config;
   redis: Redis;
   db: LazyDatabase;
   log: Logger;
@@ -99,13 +102,18 @@ export function remember(hash: string, key: CachedKey, account?: AccountRecord):
 
 /** Refills Redis from Postgres after a round trip found a record missing there (evicted or expired). */
 export async function refillFromPostgres(hash: string, accountId: string, deps: ResolverDeps): Promise<void> {
-  const db = deps.db.get();
-  const [found, account] = await Promise.all([
-    loadKeyFromPostgres(db, hash),
-    loadAccountFromPostgres(db, accountId),
-  ]);
-  await Promise.all([
-    publishKeyRecord(deps.redis, hash, found?.key ?? { kind: "unknown" }),
-    account ? publishAccountRecord(deps.redis, account) : undefined,
-  ]);
+  // Runs after the response, when the request's own pool is already ended: it opens and ends its own.
+  const { db, close } = openDatabase(deps.config);
+  try {
+    const [found, account] = await Promise.all([
+      loadKeyFromPostgres(db, hash),
+      loadAccountFromPostgres(db, accountId),
+    ]);
+    await Promise.all([
+      publishKeyRecord(deps.redis, hash, found?.key ?? { kind: "unknown" }),
+      account ? publishAccountRecord(deps.redis, account) : undefined,
+    ]);
+  } finally {
+    await close().catch(() => {});
+  }
 }

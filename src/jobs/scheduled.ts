@@ -1,3 +1,6 @@
+import { reportMeteredUsage } from "../billing/metering";
+import { expirePastDueAccounts } from "../billing/past-due";
+import { stripeClient } from "../billing/stripe-client";
 import { type Bindings, configFor } from "../config";
 import { openDatabase } from "../db/client";
 import { retireExpiredKeys } from "../keys/retire";
@@ -11,7 +14,8 @@ export type JobOutcome =
   | { job: string; ok: false; ms: number };
 
 /**
- * The Cron Trigger's work. Jobs run one after another, each on its own: a failing job is logged and the
+ * The Cron Trigger's work: retire expired keys, roll usage up, end expired past-due grace periods, report
+ * metered usage to Stripe, prune. Jobs run one after another, each on its own: a failing job is logged and the
  * others still run; the next trigger retries it (every job is idempotent and safe to overlap).
  */
 export async function runScheduledJobs(env: Bindings, now: Date, log?: Logger): Promise<JobOutcome[]> {
@@ -22,6 +26,19 @@ export async function runScheduledJobs(env: Bindings, now: Date, log?: Logger): 
   const jobs: Array<[string, () => Promise<unknown>]> = [
     ["retire-expired-keys", () => retireExpiredKeys({ db, redis }, now)],
     ["rollup-usage", () => rollupUsage({ db, redis })],
+    [
+      "expire-past-due",
+      () => expirePastDueAccounts({ db, redis, pastDueGraceDays: config.pastDueGraceDays }, now),
+    ],
+    // After the rollup, so the usage it reports is as fresh as Postgres has it.
+    [
+      "report-metered-usage",
+      () =>
+        reportMeteredUsage(
+          { db, stripe: stripeClient(config), meterEventName: config.stripeMeterEventName },
+          now,
+        ),
+    ],
     ["prune", () => pruneOldData(db, now)],
   ];
   const outcomes: JobOutcome[] = [];
