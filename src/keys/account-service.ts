@@ -15,14 +15,15 @@ import { isUniqueViolation, type KeyServiceDeps } from "./service-deps";
  */
 export async function createAccount(
   deps: KeyServiceDeps,
-  input: { email: string; tier: TierId },
+  input: { email: string; tier: TierId; id?: string },
 ): Promise<Account> {
   let account: Account | undefined;
   try {
     account = await deps.db.transaction(async (tx) => {
       const [row] = await tx
         .insert(accounts)
-        .values({ id: newId("acct"), email: input.email.toLowerCase(), tier: input.tier })
+        // A caller may choose the id, e.g. the portal, whose audit actor is the account being created.
+        .values({ id: input.id ?? newId("acct"), email: input.email.toLowerCase(), tier: input.tier })
         .returning();
       if (!row) throw new Error("insert returned no row");
       await recordAudit(tx, {

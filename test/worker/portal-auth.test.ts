@@ -110,11 +110,14 @@ describe("portal: sign up, log in, log out", () => {
     });
 
     const events = await withDatabase((db) =>
-      db.execute<{ actor_type: string; action: string }>(
-        `select actor_type, action from audit_events where account_id = '${body.account.id}'`,
+      db.execute<{ actor_type: string; actor_id: string; action: string }>(
+        `select actor_type, actor_id, action from audit_events where account_id = '${body.account.id}'`,
       ),
     );
-    expect(events.rows).toEqual([{ actor_type: "portal", action: "account.created" }]);
+    // The developer who signed up is the actor, named by their new account's id.
+    expect(events.rows).toEqual([
+      { actor_type: "portal", actor_id: body.account.id, action: "account.created" },
+    ]);
 
     const logout = await portalApi(client, "/logout", { method: "POST" });
     expect(logout.status).toBe(204);

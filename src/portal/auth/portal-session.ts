@@ -1,6 +1,5 @@
 import type { MiddlewareHandler } from "hono";
 import { csrf } from "hono/csrf";
-import { lazyDatabase } from "../../db/lazy";
 import { ApiError } from "../../lib/errors";
 import { redisFor } from "../../store/redis";
 import type { PortalEnv } from "../portal-env";
@@ -9,15 +8,11 @@ import { readPresessionCookie, readSessionCookie, writePresessionCookie } from "
 import { newSecret, readSession } from "./session-store";
 
 /**
- * First middleware of every portal route: a lazily opened Postgres (the app's, else its own, closed after the
- * response), the session named by the cookie if it is live, and what the visitor's CSRF token is bound to.
- * Nothing the portal answers may be cached anywhere: it is per developer and may carry a key shown once.
+ * First middleware of every portal route: the session named by the cookie if it is live, and what the
+ * visitor's CSRF token is bound to. Nothing the portal answers may be cached anywhere: it is per developer and may carry a key shown once.
  */
 export function portalContext(): MiddlewareHandler<PortalEnv> {
   return async function portalContextMiddleware(c, next) {
-    // The app may already give every request a lazy pool (requestDatabase); if not, the portal opens its own.
-    const owned = c.get("db") ? undefined : lazyDatabase(c.get("config"));
-    if (owned) c.set("db", owned);
     const sessionId = readSessionCookie(c);
     const session = sessionId ? await readSession(redisFor(c.get("config")), sessionId) : undefined;
     if (session && sessionId) {
@@ -32,11 +27,7 @@ export function portalContext(): MiddlewareHandler<PortalEnv> {
       }
       c.set("csrfSecret", presession);
     }
-    try {
-      await next();
-    } finally {
-      if (owned) c.executionCtx.waitUntil(owned.close());
-    }
+    await next();
     c.header("Cache-Control", "no-store");
     c.header("Vary", "Cookie");
   };

@@ -2,6 +2,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import type { Database } from "../../db/client";
 import { createAccount } from "../../keys/account-service";
 import type { KeyEnvironment } from "../../keys/key-format";
+import { newId } from "../../keys/key-format";
 import { ApiError } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import { findLogin, insertCredential, replaceHash } from "../auth/credentials-store";
@@ -36,14 +37,13 @@ export async function signUp(deps: SignInDeps, input: { email: string; password:
   try {
     const passwordHash = await hashPassword(input.password);
     if (await findLogin(deps.db, input.email)) return;
-    let accountId: string;
+    // The developer signing up is the audit actor: the account's id is chosen here so it can be named.
+    const accountId = newId("acct");
     try {
-      // The actor's id would be the new account's, which account-service only knows once it has made it.
-      const account = await createAccount(
-        { ...deps, actor: { type: "portal", id: null } },
-        { email: input.email, tier: "free" },
+      await createAccount(
+        { ...deps, actor: { type: "portal", id: accountId } },
+        { id: accountId, email: input.email, tier: "free" },
       );
-      accountId = account.id;
     } catch (error) {
       // A concurrent sign-up with the same email won the race: the same neutral answer.
       if (error instanceof ApiError && error.code === "conflict") return;
