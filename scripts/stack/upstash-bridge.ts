@@ -70,6 +70,9 @@ class PayloadTooLarge extends Error {}
 const STATS_PATH = "/__bridge/stats";
 /** A client whose base URL ends in /__tag/NAME is also counted under NAME (see statsReply). */
 const TAG_PATH = /^\/__tag\/([A-Za-z0-9_-]{1,64})(?=\/|$)/;
+const DELAY_PATH = "/__bridge/delay";
+/** Longest reply delay the switch accepts: a fault test wants "slower than the client's deadline", not forever. */
+const MAX_REPLY_DELAY_MS = 60_000;
 
 export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<UpstashBridge> {
   if (!opts.token) throw new Error("Upstash bridge: a non-empty token is required");
@@ -108,6 +111,25 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
   }
 
   const tagged = new Map<string, { httpRequests: number; commands: number }>();
+  let replyDelayMs = 0;
+
+  /**
+   * Not Upstash, test-only: POST /__bridge/delay?ms=N holds every later reply N ms after Redis answered (0
+   * ends it; GET reads it), so fault tests can show that the worker's own deadline (RATE_LIMIT_TIMEOUT_MS)
+   * answers the client rather than a slow Redis. Commands still run at once. Not counted; same bearer token.
+   */
+  function delayReply(req: IncomingMessage): HttpReply {
+    req.resume();
+    if (!isValidToken(bearerToken(req.headers.authorization)))
+      return { status: 401, body: { error: "Unauthorized" } };
+    if (req.method === "POST") {
+      const ms = Number(new URL(req.url ?? "/", "http://bridge").searchParams.get("ms"));
+      if (!Number.isInteger(ms) || ms < 0 || ms > MAX_REPLY_DELAY_MS)
+        return { status: 400, body: { error: `ERR ms must be an integer from 0 to ${MAX_REPLY_DELAY_MS}` } };
+      replyDelayMs = ms;
+    }
+    return { status: 200, body: { delayMs: replyDelayMs } };
+  }
 
   /**
    * Not Upstash: GET /__bridge/stats reads the counters, POST resets them, `?tag=NAME` narrows them to the
@@ -172,13 +194,18 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
       send(res, statsReply(req));
       return;
     }
+    if (req.url?.startsWith(DELAY_PATH)) {
+      send(res, delayReply(req));
+      return;
+    }
     const tagCounters = untag(req);
     stats.httpRequests += 1;
     if (tagCounters) tagCounters.httpRequests += 1;
-    handle(req, tagCounters).then(
-      (reply) => send(res, reply),
-      (error: unknown) =>
-        send(res, { status: 500, body: { error: `ERR bridge failure: ${messageOf(error)}` } }),
+    const delayMs = replyDelayMs;
+    const reply = (body: HttpReply) =>
+      delayMs > 0 ? setTimeout(() => send(res, body), delayMs).unref() : send(res, body);
+    handle(req, tagCounters).then(reply, (error: unknown) =>
+      reply({ status: 500, body: { error: `ERR bridge failure: ${messageOf(error)}` } }),
     );
   });
   try {

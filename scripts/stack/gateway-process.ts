@@ -1,0 +1,189 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { freePort } from "./net.ts";
+
+export interface GatewayProcessOptions {
+  /** For messages, e.g. "gateway-a". */
+  name: string;
+  /** Every var and secret the worker gets, passed with --var: nothing is read from .dev.vars. */
+  vars: Record<string, string>;
+  /** A folder of its own (under .cache/) for --persist-to and the empty env file. */
+  stateDir: string;
+  /** Every line wrangler and the worker print is appended here (for log scans), when set. */
+  logFile?: string;
+  /** Default: a free port. A fixed port lets a restarted gateway keep its address. */
+  port?: number;
+  /** The wrangler config; default the project's wrangler.toml. */
+  config?: string;
+  /** Answers 200 once the worker is up; default /health. */
+  readyPath?: string;
+  /** wrangler's own --log-level; default info (one line per request, which log scans want to see). */
+  logLevel?: "debug" | "info" | "warn" | "error";
+  /**
+   * A bundle from buildWorkerBundle(), run as is (--no-bundle). Without it wrangler bundles src/ itself and
+   * rebuilds, restarting the worker, whenever a file there changes, which a long test run must not see.
+   */
+  bundle?: string;
+}
+
+export interface GatewayProcess {
+  name: string;
+  url: string;
+  port: number;
+  /** The last lines printed, for error messages. */
+  recentOutput(): string[];
+  /** Stops wrangler and its workerd (the whole process group); safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const root = join(import.meta.dirname, "..", "..");
+const WRANGLER_BIN = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+const HOST = "127.0.0.1";
+const KEPT_LINES = 80;
+const READY_TIMEOUT_MS = 120_000;
+/** wrangler's and miniflare's own calls out (telemetry, the update check, Request.cf data): none. */
+const OFFLINE_ENV = {
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_HIDE_BANNER: "true",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+};
+
+/**
+ * Bundles the worker once, as `wrangler deploy` would, into `outDir` (no upload: --dry-run) and returns the
+ * entry file for startGatewayProcess's `bundle`: several processes then run the very same build.
+ */
+export async function buildWorkerBundle(
+  outDir: string,
+  config = join(root, "wrangler.toml"),
+): Promise<string> {
+  mkdirSync(outDir, { recursive: true });
+  const child = spawn(
+    process.execPath,
+    [WRANGLER_BIN, "deploy", "--dry-run", "--outdir", outDir, "--config", config],
+    { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...OFFLINE_ENV } },
+  );
+  let output = "";
+  for (const stream of [child.stdout, child.stderr]) stream.on("data", (chunk) => (output += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  if (code !== 0) throw new Error(`wrangler deploy --dry-run exited with ${code}:\n${output.slice(-2000)}`);
+  return join(outDir, "index.js");
+}
+
+/**
+ * Runs the gateway as `npm run dev` does (`wrangler dev`, real workerd, real sockets) on a loopback port, and
+ * waits until it answers. wrangler starts workerd as its own child, so it runs in a process group of its own
+ * (detached) that stop() signals as a whole; an exit hook kills the group too if this process ends first,
+ * so a crashed test run leaves nothing behind.
+ */
+export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<GatewayProcess> {
+  mkdirSync(opts.stateDir, { recursive: true });
+  // An explicit, empty env file keeps wrangler from loading the developer's .dev.vars.
+  const envFile = join(opts.stateDir, "empty.env");
+  writeFileSync(envFile, "");
+  const port = opts.port ?? (await freePort(HOST));
+  // Two wranglers on the default inspector port would collide.
+  const inspectorPort = await freePort(HOST);
+  const args = [
+    WRANGLER_BIN,
+    "dev",
+    ...(opts.bundle ? [opts.bundle, "--no-bundle"] : []),
+    "--config",
+    opts.config ?? join(root, "wrangler.toml"),
+    "--ip",
+    HOST,
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspectorPort),
+    "--persist-to",
+    join(opts.stateDir, "state"),
+    "--env-file",
+    envFile,
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    opts.logLevel ?? "info",
+    ...Object.entries(opts.vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...OFFLINE_ENV },
+  });
+  const killOnExit = () => signalGroup(child, "SIGKILL");
+  process.once("exit", killOnExit);
+
+  const logFile = opts.logFile ? createWriteStream(opts.logFile, { flags: "a" }) : undefined;
+  const recent: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    // Always drained: a full pipe would stall workerd's logging and with it the worker.
+    createInterface({ input: stream }).on("line", (line) => {
+      logFile?.write(`${line}\n`);
+      recent.push(line);
+      if (recent.length > KEPT_LINES) recent.shift();
+    });
+  }
+
+  let stopped: Promise<void> | undefined;
+  const handle: GatewayProcess = {
+    name: opts.name,
+    url: `http://${HOST}:${port}`,
+    port,
+    recentOutput: () => [...recent],
+    stop() {
+      stopped ??= stopGroup(child).then(async () => {
+        process.off("exit", killOnExit);
+        await new Promise<void>((resolve) => (logFile ? logFile.end(resolve) : resolve()));
+      });
+      return stopped;
+    },
+  };
+  try {
+    await waitForReady(child, `${handle.url}${opts.readyPath ?? "/health"}`, opts.name);
+  } catch (error) {
+    await handle.stop();
+    throw new Error(`${(error as Error).message}\n${recent.slice(-20).join("\n")}`);
+  }
+  return handle;
+}
+
+async function waitForReady(child: ChildProcess, url: string, name: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${name}: wrangler dev exited (${child.exitCode ?? child.signalCode})`);
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await response.arrayBuffer();
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${name}: ${url} did not answer 200 within ${READY_TIMEOUT_MS / 1000} s`);
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+/** SIGTERM to the group, SIGKILL after 5 s, then SIGKILL again for a workerd that outlived wrangler. */
+async function stopGroup(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    signalGroup(child, "SIGTERM");
+    const timer = setTimeout(() => signalGroup(child, "SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+  signalGroup(child, "SIGKILL");
+}

@@ -1,0 +1,112 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { getRequestListener } from "@hono/node-server";
+import { createDemoOriginApp } from "../../../scripts/stack/demo-origin.ts";
+import { ORIGIN_MARK } from "./observed.ts";
+
+/** One request as it reached the origin. */
+export interface OriginRecord {
+  seq: number;
+  method: string;
+  /** The request target exactly as received. */
+  url: string;
+  host: string;
+  /** Header fields as received (raw pairs, names lower-cased). */
+  headers: Array<[string, string]>;
+  /** X-Gateway-Signature checked with ORIGIN_SHARED_SECRET as README tells origins to: null when absent. */
+  signatureValid: boolean | null;
+}
+
+export interface RecordingOrigin {
+  url: string;
+  host: string;
+  port: number;
+  /** Records from `from` on (seq numbers), and the seq the next record will get. */
+  records(from: number): { next: number; records: OriginRecord[] };
+  /** Stops listening and cuts open connections ("origin down"). */
+  stop(): Promise<void>;
+  /** Listens again on the same port. */
+  start(): Promise<void>;
+}
+
+/** Plenty for a run (a few thousand requests); older records are dropped first past it. */
+const MAX_RECORDS = 50_000;
+
+/**
+ * The demo origin (echo, slow, redirect...) behind a recorder: every request's host, target and headers are
+ * kept so tests can prove what reached the origin, and every response carries a mark so the suite can tell
+ * the origin's answers from the gateway's own.
+ */
+export async function startRecordingOrigin(opts: { sharedSecret: string }): Promise<RecordingOrigin> {
+  const demo = getRequestListener(createDemoOriginApp().fetch);
+  const records: OriginRecord[] = [];
+  let seq = 0;
+  const handler = (req: IncomingMessage, res: Parameters<typeof demo>[1]) => {
+    const headers: Array<[string, string]> = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      headers.push([(req.rawHeaders[i] ?? "").toLowerCase(), req.rawHeaders[i + 1] ?? ""]);
+    }
+    records.push({
+      seq: seq++,
+      method: req.method ?? "",
+      url: req.url ?? "",
+      host: req.headers.host ?? "",
+      headers,
+      signatureValid: checkSignature(req, opts.sharedSecret),
+    });
+    if (records.length > MAX_RECORDS) records.shift();
+    res.setHeader(ORIGIN_MARK, "1");
+    void demo(req, res);
+  };
+  let server: Server = createServer(handler);
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+  const host = `127.0.0.1:${port}`;
+  return {
+    url: `http://${host}`,
+    host,
+    port,
+    records(from) {
+      return { next: seq, records: records.filter((record) => record.seq >= from) };
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+    async start() {
+      server = createServer(handler);
+      await listen(port);
+    },
+  };
+}
+
+/** README's verifyGateway, in Node: t, method, target, request id, account, key id, tier; HMAC-SHA256. */
+function checkSignature(req: IncomingMessage, secret: string): boolean | null {
+  const value = req.headers["x-gateway-signature"];
+  if (value === undefined) return null;
+  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(value));
+  if (!match?.[1] || !match[2]) return false;
+  if (Math.abs(Date.now() / 1000 - Number(match[1])) > 300) return false;
+  const h = (name: string) => String(req.headers[name] ?? "");
+  const signed = [
+    match[1],
+    req.method,
+    req.url,
+    h("x-request-id"),
+    h("x-gateway-account"),
+    h("x-gateway-key-id"),
+    h("x-gateway-tier"),
+  ].join("\n");
+  const expected = createHmac("sha256", secret).update(signed).digest();
+  return timingSafeEqual(expected, Buffer.from(match[2], "hex"));
+}
