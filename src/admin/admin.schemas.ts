@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { auditActions, auditActorTypes } from "../db/schema/audit-events";
+import { ID_SHAPE } from "../keys/key-format";
 import { ROTATION_OVERLAP_HOURS } from "../keys/key-service";
 import { tierIds } from "../plans/plans";
 
@@ -61,13 +62,12 @@ export const CreateKeySchema = z
   .strict()
   .openapi("CreateApiKey");
 
-/** A path id. Any string up to 64 characters: an unknown id is a 404, whatever its shape. */
+/** A path id: malformed ids are refused (400) before any query; well-formed unknown ones are 404. */
 export const IdParam = (example: string) =>
   z.object({
     id: z
       .string()
-      .min(1)
-      .max(64)
+      .regex(ID_SHAPE, "not an id of this API")
       .openapi({ param: { name: "id", in: "path" }, example }),
   });
 

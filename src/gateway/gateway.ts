@@ -31,6 +31,13 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
   const now = Date.now();
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
 
+  // TRACE reflects requests (cross-site tracing); CONNECT would open a tunnel. Neither reaches the origin.
+  if (c.req.method === "TRACE" || c.req.method === "CONNECT") {
+    throw new ApiError("method_not_allowed", {
+      detail: `${c.req.method} is not forwarded.`,
+      headers: { Allow: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS" },
+    });
+  }
   assertDeclaredBodySize(c.req.raw, config.maxBodyBytes);
   const apiKey = extractApiKey(c.req.raw);
   // Format and checksum first: a malformed key costs no network call at all.

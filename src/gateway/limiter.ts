@@ -157,7 +157,8 @@ export async function checkLimits(
     if (burstResult && !burstResult.success && outcome.burst) waits.push(outcome.burst.resetSeconds);
     outcome.retryAfter = Math.max(...waits);
     // The quota counted this request before the limiter refused it; give that unit back.
-    onRefund(redis.decr(quotaKey));
+    // A refund lost to a Redis hiccup leaves the quota one request stricter, never looser.
+    onRefund(redis.decr(quotaKey).catch(() => undefined));
   }
   return outcome;
 }

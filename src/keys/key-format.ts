@@ -78,3 +78,9 @@ export async function hashApiKey(key: string): Promise<string> {
 export function newId(prefix: "acct" | "key"): string {
   return `${prefix}_${randomBase62(20)}`;
 }
+
+/**
+ * The shape of every id we issue. Ids from URLs are checked against it before any query: anything else
+ * (a NUL byte, a path fragment, 10 kB of junk) could only be unknown anyway.
+ */
+export const ID_SHAPE = /^(acct|key)_[0-9A-Za-z]{1,40}$/;

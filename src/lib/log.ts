@@ -14,14 +14,17 @@ const SECRET_SHAPES: RegExp[] = [
   /\bwhsec_[A-Za-z0-9]+/g,
   /\bBearer\s+[^\s",]+/gi,
   /(\/\/[^:/@\s]+:)[^@/\s]+@/g,
+  // drizzle's "Failed query: ... params: ..." carries the query's values (emails, hashes).
+  /\bparams: [^\n]*/g,
 ];
 
 export function redactString(value: string): string {
   let out = value;
   for (const shape of SECRET_SHAPES) {
-    out = out.replace(shape, (match, ...groups) =>
-      match.startsWith("//") ? `${groups[0]}[REDACTED]@` : "[REDACTED]",
-    );
+    out = out.replace(shape, (match, ...groups) => {
+      if (match.startsWith("//")) return `${groups[0]}[REDACTED]@`;
+      return match.startsWith("params:") ? "params: [REDACTED]" : "[REDACTED]";
+    });
   }
   return out;
 }

@@ -27,6 +27,11 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
     problem = new ApiError(statusCodes[error.status] ?? "bad_request", {
       detail: error.message || undefined,
     });
+  } else if (isDependencyOutage(error)) {
+    problem = new ApiError("unavailable", {
+      detail: "A storage service is unreachable right now; nothing was changed. Retry shortly.",
+      headers: { "Retry-After": "5" },
+    });
   } else if (error instanceof ConfigError) {
     problem = new ApiError("misconfigured", {
       detail: "The gateway's configuration is incomplete; see its logs.",
@@ -55,3 +60,18 @@ export const renderNotFound: NotFoundHandler<AppEnv> = (c) =>
     c,
     new ApiError("not_found", { detail: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }),
   );
+
+const OUTAGE =
+  /network connection lost|connection terminated|econnrefused|etimedout|timeout exceeded when trying to connect|websocket|socket hang up|too many clients/i;
+
+/**
+ * A Postgres or Redis that cannot be reached (rather than a bug): worth a 503 with Retry-After, so clients
+ * and Stripe retry. Drivers wrap the cause (drizzle's "Failed query"), so the whole cause chain is read.
+ */
+function isDependencyOutage(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    if (current.name === "TimeoutError" || OUTAGE.test(current.message)) return true;
+    current = current.cause;
+  }
+  return false;
+}

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { hashApiKey } from "../../src/keys/key-format";
-import { admin, createAccount, createKey, gateway, problemOf, redis, uniqueEmail } from "./support";
+import {
+  ADMIN_TOKEN,
+  admin,
+  createAccount,
+  createKey,
+  gateway,
+  gatewayWith,
+  problemOf,
+  redis,
+  uniqueEmail,
+} from "./support";
 
 describe("admin API: happy paths", () => {
   it("creates an account (free by default), reads it and changes its tier", async () => {
@@ -138,5 +148,34 @@ describe("admin API: security", () => {
       headers: { Authorization: `Bearer ${key.key}` },
     });
     expect(response.status).toBe(401);
+  });
+});
+
+describe("admin API: hostile ids and outages", () => {
+  it("refuses ids that cannot be ours (NUL bytes, junk) with 400 before any query", async () => {
+    for (const id of ["%00", "acct_%00", "..%2F..%2Fetc", "acct_x'or'1'='1", "x".repeat(300)]) {
+      const response = await admin(`/accounts/${id}`);
+      expect(response.status, id).toBe(400);
+      expect((await problemOf(response)).type).toBe("/problems/validation-failed");
+    }
+    expect((await admin("/keys/%00", { method: "DELETE" })).status).toBe(400);
+  });
+
+  it("answers 503 problem+json with Retry-After when Postgres is unreachable, and changes nothing", async () => {
+    const down = { DATABASE_URL: "postgres://nobody@127.0.0.1:9/none" };
+    const headers = { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" };
+    const email = uniqueEmail();
+    const response = await gatewayWith(down, "/admin/v1/accounts", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ email }),
+    });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("Retry-After")).toBe("5");
+    const problem = await problemOf(response);
+    expect(problem.type).toBe("/problems/unavailable");
+    expect(JSON.stringify(problem)).not.toContain(ADMIN_TOKEN);
+    // Nothing was created: the same email is still free.
+    expect((await admin("/accounts", { method: "POST", json: { email } })).status).toBe(201);
   });
 });

@@ -226,3 +226,11 @@ describe("proxy: body size", () => {
     expect(response.status).toBe(413);
   });
 });
+
+describe("proxy: methods", () => {
+  it("does not forward TRACE", async () => {
+    const response = await gateway("/v1/echo", withKey(key, { method: "TRACE" }));
+    expect(response.status).toBe(405);
+    expect(response.headers.get("Allow")).toContain("GET");
+  });
+});

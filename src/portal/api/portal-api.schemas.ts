@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ApiKeySchema, RotateKeySchema, UsageSchema } from "../../admin/admin.schemas";
+import { ID_SHAPE } from "../../keys/key-format";
 import { tierIds } from "../../plans/plans";
 
 /** NIST SP 800-63B: at least 8; 10 here. The upper bound keeps one PBKDF2 run cheap whatever is sent. */
@@ -76,8 +77,7 @@ export const RotatedPortalKeySchema = CreatedPortalKeySchema.extend({
 export const KeyIdParam = z.object({
   id: z
     .string()
-    .min(1)
-    .max(64)
+    .regex(ID_SHAPE, "not an id of this API")
     .openapi({ param: { name: "id", in: "path" }, example: "key_9fXq2LmN4pR7sT1vW3yZ" }),
 });
 

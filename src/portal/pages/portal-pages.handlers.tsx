@@ -3,7 +3,7 @@ import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import type { z } from "zod";
 import { apiKeys } from "../../db/schema/api-keys";
-import { hashApiKey, parseApiKey } from "../../keys/key-format";
+import { hashApiKey, ID_SHAPE, parseApiKey } from "../../keys/key-format";
 import { ROTATION_OVERLAP_HOURS } from "../../keys/key-service";
 import { ApiError } from "../../lib/errors";
 import { plans } from "../../plans/plans";
@@ -184,7 +184,11 @@ export async function createKeySubmit(c: PageContextT) {
   );
 }
 
-const keyIdOf = (c: PageContextT) => c.req.param("id") ?? "";
+/** A malformed id from the URL becomes "" (no key has it: a 404 page), never a query parameter. */
+const keyIdOf = (c: PageContextT) => {
+  const id = c.req.param("id") ?? "";
+  return ID_SHAPE.test(id) ? id : "";
+};
 
 export async function revokeConfirmPage(c: PageContextT) {
   const item = await findPortalKey(portalDeps(c), keyIdOf(c));
