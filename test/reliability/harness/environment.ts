@@ -12,6 +12,8 @@ export interface ReliabilityEnvironment {
     b: string;
     /** RATE_LIMIT_FAIL_MODE=closed. */
     closed: string;
+    /** Two processes with a 5 s RATE_LIMIT_TIMEOUT_MS (the most the config allows), for measuring the limiter's exactness under bursts. */
+    patient: [string, string];
   };
   adminToken: string;
   /** Every secret a gateway was given, by binding name: none may ever appear in a log or a response. */
