@@ -12,7 +12,9 @@ export const testSecrets = {
 export default defineConfig({
   test: {
     // In CI a JSON report too, from which .ci/run prints its closing "N passed, N failed" line.
-    reporters: process.env.CI ? ["default", ["json", { outputFile: "test-results/vitest.json" }]] : ["default"],
+    reporters: process.env.CI
+      ? ["default", ["json", { outputFile: "test-results/vitest.json" }]]
+      : ["default"],
     projects: [
       {
         test: {
