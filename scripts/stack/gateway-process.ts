@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { freePort } from "./net.ts";
@@ -26,12 +26,18 @@ export interface GatewayProcessOptions {
    * rebuilds, restarting the worker, whenever a file there changes, which a long test run must not see.
    */
   bundle?: string;
+  /** Called with every line wrangler and the worker print (after the log file, if any). */
+  onLine?: (line: string) => void;
 }
 
 export interface GatewayProcess {
   name: string;
   url: string;
   port: number;
+  /** wrangler's pid, which is also the id of the process group of wrangler and its workerd children. */
+  pid: number | undefined;
+  /** wrangler's DevTools endpoint for the worker (its V8 inspector, relayed), e.g. for a CPU profile. */
+  inspectorUrl: string;
   /** The last lines printed, for error messages. */
   recentOutput(): string[];
   /** Stops wrangler and its workerd (the whole process group); safe to call twice. */
@@ -68,7 +74,10 @@ export async function buildWorkerBundle(
   for (const stream of [child.stdout, child.stderr]) stream.on("data", (chunk) => (output += chunk));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   if (code !== 0) throw new Error(`wrangler deploy --dry-run exited with ${code}:\n${output.slice(-2000)}`);
-  return join(outDir, "index.js");
+  // The bundle is named after the config's `main` (index.js, passthrough-worker.js, ...).
+  const bundle = readdirSync(outDir).find((name) => /\.m?js$/.test(name));
+  if (!bundle) throw new Error(`wrangler deploy --dry-run wrote no bundle into ${outDir}`);
+  return join(outDir, bundle);
 }
 
 /**
@@ -121,6 +130,7 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
     // Always drained: a full pipe would stall workerd's logging and with it the worker.
     createInterface({ input: stream }).on("line", (line) => {
       logFile?.write(`${line}\n`);
+      opts.onLine?.(line);
       recent.push(line);
       if (recent.length > KEPT_LINES) recent.shift();
     });
@@ -131,6 +141,8 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
     name: opts.name,
     url: `http://${HOST}:${port}`,
     port,
+    pid: child.pid,
+    inspectorUrl: `http://${HOST}:${inspectorPort}`,
     recentOutput: () => [...recent],
     stop() {
       stopped ??= stopGroup(child).then(async () => {

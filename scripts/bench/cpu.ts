@@ -1,0 +1,103 @@
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+
+/** A set of processes whose CPU time is reported together, e.g. "gateway: workerd". */
+export interface CpuGroup {
+  name: string;
+  /** The processes now in the group (re-read at every snapshot: wrangler may restart workerd). */
+  pids(): number[];
+}
+
+/** CPU time (user + system, ms) each group has used since its processes started. */
+export type CpuSnapshot = Record<string, number>;
+
+const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+interface ProcStat {
+  pid: number;
+  comm: string;
+  pgrp: number;
+  cpuMs: number;
+}
+
+/** /proc/PID/stat of every process (Linux); empty elsewhere, and the CPU columns then read 0. */
+function allProcesses(): ProcStat[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [];
+  }
+  const out: ProcStat[] = [];
+  for (const entry of entries) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // comm may contain spaces and parentheses: the fields after it start after the LAST ')'.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.push({
+        pid: Number(entry),
+        comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+        pgrp: Number(fields[2]),
+        cpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND,
+      });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * The groups of one `wrangler dev` process group: the worker's own workerd (the one with the V8 inspector),
+ * the workerd that runs wrangler's proxy worker in front of it, and wrangler's Node processes (esbuild too).
+ */
+export function wranglerGroups(name: string, groupId: number | undefined): CpuGroup[] {
+  const members = (kind: "worker" | "proxy" | "node") => () =>
+    allProcesses()
+      .filter((p) => p.pgrp === groupId)
+      .filter((p) => {
+        if (p.comm !== "workerd") return kind === "node";
+        const isWorker = commandLine(p.pid).includes("--inspector-addr");
+        return kind === (isWorker ? "worker" : "proxy");
+      })
+      .map((p) => p.pid);
+  return [
+    { name: `${name}: workerd`, pids: members("worker") },
+    { name: `${name}: wrangler's proxy workerd`, pids: members("proxy") },
+    { name: `${name}: wrangler (node)`, pids: members("node") },
+  ];
+}
+
+export function processGroup(name: string, pid: number | undefined): CpuGroup {
+  return { name, pids: () => (pid === undefined ? [] : [pid]) };
+}
+
+export function cpuSnapshot(groups: CpuGroup[]): CpuSnapshot {
+  const byPid = new Map(allProcesses().map((p) => [p.pid, p.cpuMs]));
+  return Object.fromEntries(
+    groups.map((group) => [
+      group.name,
+      group.pids().reduce((total, pid) => total + (byPid.get(pid) ?? 0), 0),
+    ]),
+  );
+}
+
+export function cpuSince(before: CpuSnapshot, after: CpuSnapshot): CpuSnapshot {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, ms]) => [name, Math.max(0, ms - (before[name] ?? 0))]),
+  );
+}

@@ -1,0 +1,512 @@
+import { randomBytes } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { plans, tierIds } from "../../src/plans/plans.ts";
+import { startLocalStack } from "../stack/local-stack.ts";
+import { createDatabase, dropDatabase } from "../stack/migrate.ts";
+import { isListening } from "../stack/net.ts";
+import {
+  type BenchKey,
+  holdRateLimited,
+  insertKeys,
+  makeKeys,
+  prefillRecords,
+  type RestRedis,
+  readPublishedRecords,
+} from "./bench-data.ts";
+import { type BenchWorker, startBenchWorker } from "./bench-worker.ts";
+import type { Cleanup } from "./cleanup.ts";
+import { storeCounters } from "./counters.ts";
+import { type CpuGroup, cpuSince, cpuSnapshot, processGroup, wranglerGroups } from "./cpu.ts";
+import { inspectorTarget, profileWorker, type WorkerProfile } from "./cpu-profile.ts";
+import { type LoadSpec, startLoadClient } from "./load-client.ts";
+import { type MachineInfo, machineInfo } from "./machine.ts";
+import { type PhaseRecord, pool, quantile, type Row } from "./stats.ts";
+
+export interface BenchOptions {
+  mode: "full" | "smoke";
+  /** Interleaved rounds: every configuration is measured once per round, so drift spreads over all. */
+  rounds: number;
+  /** Target length of one measured phase, in seconds. */
+  durationSec: number;
+  concurrencies: number[];
+  /** Pro keys of the allowed hot-path phases, round robin; enough that no key nears its limits. */
+  mainKeys: number;
+  /** Active-key counts of the scaling phases. */
+  scaleKeyCounts: number[];
+  /** The scaling phases' paced rate: below what ONE pro key admits (burst refill 200/s). */
+  scaleRate: number;
+  /** Few: autocannon paces per second (each connection sends its share of a second at once), so this is
+   * also the concurrency of those bursts. */
+  scaleConnections: number;
+  /** Keys per tier of the tier phases (the one-tier set has as many keys as the all-tiers set). */
+  keysPerTier: number;
+  tierConnections: number;
+  /** Keys looked up for the first time (Postgres), and at what concurrency, measured once. */
+  coldKeys: number;
+  coldConnections: number;
+  /** Record a CPU profile of the gateway in an extra phase (not counted in the tables). */
+  profile: boolean;
+  /** The concurrency at which the LOG_LEVEL=warn gateway is measured too (none when not in concurrencies). */
+  quietConcurrency: number;
+  postgresUrl: string;
+}
+
+const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+export const FULL_OPTIONS: BenchOptions = {
+  mode: "full",
+  rounds: 2,
+  durationSec: 3,
+  concurrencies: [1, 16, 64],
+  mainKeys: 200,
+  scaleKeyCounts: [1, 1_000, 100_000],
+  scaleRate: 150,
+  scaleConnections: 4,
+  keysPerTier: 150,
+  tierConnections: 16,
+  coldKeys: 200,
+  coldConnections: 16,
+  profile: true,
+  quietConcurrency: 16,
+  postgresUrl: POSTGRES_URL,
+};
+
+export const SMOKE_OPTIONS: BenchOptions = {
+  mode: "smoke",
+  rounds: 1,
+  durationSec: 1,
+  concurrencies: [16],
+  mainKeys: 20,
+  scaleKeyCounts: [1, 100],
+  scaleRate: 150,
+  scaleConnections: 4,
+  keysPerTier: 20,
+  tierConnections: 16,
+  coldKeys: 20,
+  coldConnections: 16,
+  profile: false,
+  quietConcurrency: 16,
+  postgresUrl: POSTGRES_URL,
+};
+
+export const TARGETS = ["origin", "passthrough", "gateway", "blocked"] as const;
+/**
+ * Diagnostic, at one concurrency: the same gateway with LOG_LEVEL=warn, i.e. without its access log line per
+ * request, which wrangler's dev tooling also has to carry (see docs/BENCHMARK.md).
+ */
+export const QUIET = "quiet" as const;
+export type Target = (typeof TARGETS)[number] | typeof QUIET;
+
+export const TARGET_LABELS: Record<Target, string> = {
+  origin: "1 origin, direct",
+  passthrough: "2 bare proxy worker",
+  gateway: "3 gateway, allowed",
+  quiet: "3b gateway, allowed, LOG_LEVEL=warn",
+  blocked: "4 gateway, blocked (429)",
+};
+
+/** The isolate's key cache bound (src/gateway/key-resolver.ts), for the report. */
+export const ISOLATE_CACHE_ENTRIES = 10_000;
+
+export interface BenchResult {
+  schema: 1;
+  mode: BenchOptions["mode"];
+  machine: MachineInfo;
+  options: Omit<BenchOptions, "postgresUrl">;
+  tiers: string[];
+  /** Every configuration pooled over its rounds, by id (see phaseId). */
+  rows: Record<string, Row>;
+  /** The first use of keys in neither isolate memory nor Redis (a Postgres lookup each). */
+  coldRowId: string;
+  /** Where the gateway's CPU goes (allowed requests), from workerd's inspector; absent when not profiled. */
+  profile?: { concurrency: number; requests: number; worker: WorkerProfile };
+  phases: Array<Omit<PhaseRecord, "sample"> & PhaseSummary>;
+  startedAt: string;
+  wallSeconds: number;
+}
+
+interface PhaseSummary {
+  responses: number;
+  elapsedSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  statuses: Record<string, number>;
+}
+
+export const phaseId = {
+  main: (target: Target, concurrency: number) => `${target}@${concurrency}`,
+  keys: (count: number) => `keys:${count}`,
+  cold: (count: number) => `cold:${count}`,
+  tiers: (count: number) => `tiers:${count}`,
+};
+
+/** Time for after-response work (the usage flush is deferred 200 ms) to land before counters are read. */
+export const SETTLE_MS = 350;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs the whole benchmark: a private stack (Redis + bridge, a throwaway Postgres database + Neon proxy,
+ * the demo origin), the gateway and the bare proxy under `wrangler dev`, the load generator in a child
+ * process; then interleaved rounds of every configuration. Everything started is registered in `cleanup`.
+ */
+export async function runBench(
+  options: BenchOptions,
+  cleanup: Cleanup,
+  log: (line: string) => void,
+): Promise<BenchResult> {
+  const startedAt = new Date();
+  const root = join(import.meta.dirname, "..", "..");
+  const server = new URL(options.postgresUrl);
+  if (!(await isListening(server.hostname, Number(server.port || 5432)))) {
+    throw new Error(
+      `the benchmark needs PostgreSQL at ${server.host}: run \`bash scripts/ci-services.sh\` (starts or installs it) or set TEST_POSTGRES_URL`,
+    );
+  }
+  const machine = await machineInfo(options.postgresUrl);
+
+  const stateDir = join(root, ".cache", `bench-${process.pid}`);
+  rmSync(stateDir, { recursive: true, force: true });
+  cleanup.add("state folder", () => rmSync(stateDir, { recursive: true, force: true }));
+  const databaseName = `gw_bench_${Date.now()}_${randomBytes(3).toString("hex")}`;
+  const databaseUrl = await createDatabase(options.postgresUrl, databaseName);
+  cleanup.add("database", () => dropDatabase(options.postgresUrl, databaseName));
+  const stack = await startLocalStack({
+    stateDir,
+    persist: false,
+    databaseUrl,
+    log: (line) => log(`stack: ${line}`),
+  });
+  cleanup.add("local stack", () => stack.close());
+  const counters = storeCounters(stack, "bench");
+  const rest: RestRedis = {
+    url: stack.workerVars.UPSTASH_REDIS_REST_URL as string,
+    token: stack.workerVars.UPSTASH_REDIS_REST_TOKEN as string,
+  };
+
+  // Keys first (Postgres in bulk), so the workers start while nothing else competes for the CPU.
+  const keys = await makeKeySets(options);
+  await insertKeys(databaseUrl, Object.values(keys).flat());
+  log(`keys: ${Object.values(keys).flat().length} keys and accounts inserted into Postgres`);
+
+  const secret = () => randomBytes(24).toString("base64url");
+  const gatewayVars = {
+    ...stack.workerVars,
+    UPSTASH_REDIS_REST_URL: counters.taggedRestUrl,
+    ADMIN_TOKEN: secret(),
+    ORIGIN_SHARED_SECRET: secret(),
+    STRIPE_SECRET_KEY: "sk_test_bench",
+    STRIPE_WEBHOOK_SECRET: `whsec_${secret()}`,
+    KEY_ENVIRONMENT: "test",
+  };
+  const quietWanted = options.concurrencies.includes(options.quietConcurrency);
+  const passthroughConfig = join(import.meta.dirname, "passthrough.wrangler.toml");
+  const runtimeOf = (file: string) => {
+    const text = readFileSync(file, "utf8");
+    const setting = (name: string) =>
+      new RegExp(`^${name}\\s*=\\s*(.+)$`, "m").exec(text)?.[1]?.trim() ?? "none";
+    return `compatibility_date ${setting("compatibility_date")}, compatibility_flags ${setting("compatibility_flags")}`;
+  };
+  if (runtimeOf(join(root, "wrangler.toml")) !== runtimeOf(passthroughConfig)) {
+    log(
+      `warning: the bare proxy's runtime settings (${runtimeOf(passthroughConfig)}) differ from the gateway's ` +
+        `(${runtimeOf(join(root, "wrangler.toml"))}): align scripts/bench/passthrough.wrangler.toml`,
+    );
+  }
+  // Each is registered for cleanup as soon as it is up, and a failure is raised only once every sibling has
+  // settled, so none is left running.
+  const started = (worker: BenchWorker) => {
+    cleanup.add(worker.name, () => worker.stop());
+    return worker;
+  };
+  const workers = await Promise.allSettled([
+    startBenchWorker({
+      name: "gateway",
+      config: join(root, "wrangler.toml"),
+      vars: gatewayVars,
+      stateDir: join(stateDir, "gateway"),
+      readyPath: "/health",
+      log,
+    }).then(started),
+    quietWanted
+      ? startBenchWorker({
+          name: "gateway, LOG_LEVEL=warn",
+          config: join(root, "wrangler.toml"),
+          vars: { ...gatewayVars, LOG_LEVEL: "warn" },
+          stateDir: join(stateDir, "gateway-quiet"),
+          readyPath: "/health",
+          log,
+        }).then(started)
+      : undefined,
+    startBenchWorker({
+      name: "bare proxy",
+      config: passthroughConfig,
+      vars: { ORIGIN_URL: stack.origin.url },
+      stateDir: join(stateDir, "passthrough"),
+      readyPath: "/__ready",
+      log,
+    }).then(started),
+  ]);
+  const failed = workers.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
+  const [gateway, quiet, passthrough] = workers.map((result) =>
+    result.status === "fulfilled" ? result.value : undefined,
+  ) as [BenchWorker, BenchWorker | undefined, BenchWorker];
+  const load = startLoadClient();
+  cleanup.add("load generator", () => load.close());
+  const cpuGroups: CpuGroup[] = [
+    ...wranglerGroups("gateway", gateway.pid),
+    ...(quiet ? wranglerGroups(QUIET, quiet.pid) : []),
+    ...wranglerGroups("bare proxy", passthrough.pid),
+    processGroup("bench process (origin, bridge, Neon proxy)", process.pid),
+    processGroup("redis-server", stack.redis?.process?.pid),
+    processGroup("load generator", load.pid),
+  ];
+  for (const [name, set] of Object.entries(keys)) {
+    await load.defineKeySet(
+      name,
+      set.map((key) => key.key),
+    );
+  }
+
+  const urls: Record<Target, string> = {
+    origin: `${stack.origin.url}/v1/hello`,
+    passthrough: `${passthrough.url}/v1/hello`,
+    gateway: `${gateway.url}/v1/hello`,
+    quiet: `${quiet?.url}/v1/hello`,
+    blocked: `${gateway.url}/v1/hello`,
+  };
+  const phases: PhaseRecord[] = [];
+  /** Each configuration's last measured rate, to size its next phase to about durationSec. */
+  const lastRate = new Map<string, number>();
+  /** When each key set's keys were last all sent to the gateway: its isolate forgets a key unused for 60 s. */
+  const lastVisit = new Map<string, number>();
+  const visitKey = (spec: { url: string; keySet?: string }) => `${spec.url} ${spec.keySet}`;
+  const setSize = (name: string | undefined) => (name ? (keys[name]?.length ?? 0) : 0);
+
+  type PhaseSpec = Omit<LoadSpec, "keepLatencies" | "amount"> & { amount?: number };
+
+  /** Brings a configuration to steady state before it is measured. */
+  async function warmUp(spec: PhaseSpec): Promise<number> {
+    const size = setSize(spec.keySet);
+    // A key set within the isolate cache's bound must be all in memory, as at steady state: visit every key
+    // unless that happened within the last 30 s. Above the bound every request misses memory by design.
+    const visited = lastVisit.get(visitKey(spec)) ?? 0;
+    if (spec.keySet && size <= ISOLATE_CACHE_ENTRIES && Date.now() - visited > 30_000) {
+      await load.run({
+        url: spec.url,
+        connections: Math.min(16, size),
+        amount: size,
+        keySet: spec.keySet,
+        keepLatencies: false,
+      });
+      lastVisit.set(visitKey(spec), Date.now());
+    }
+    // Connections open, code paths hot, at the phase's own concurrency (unpaced).
+    const warm = await load.run({
+      url: spec.url,
+      connections: spec.connections,
+      amount: spec.connections * 2 + 20,
+      keySet: spec.keySet,
+      keepLatencies: false,
+    });
+    return warm.responses / warm.elapsedSec;
+  }
+
+  /** `server`: the gateway whose log and runtime the phase watches (the main one unless said otherwise). */
+  async function measure(
+    id: string,
+    round: number,
+    spec: PhaseSpec,
+    opts: { cold?: boolean; server?: BenchWorker } = {},
+  ) {
+    const server = opts.server ?? gateway;
+    let amount = spec.amount;
+    if (!opts.cold) {
+      const warmRate = await warmUp(spec);
+      const rate = lastRate.get(id) ?? warmRate;
+      amount ??= Math.round(Math.min(200_000, Math.max(spec.connections * 20, rate * options.durationSec)));
+      await sleep(SETTLE_MS);
+    }
+    if (amount === undefined) throw new Error(`phase ${id}: no amount and no warm-up to size it`);
+    await counters.reset();
+    const warningsBefore = server.warnings();
+    const runtimeBefore = server.runtimePids();
+    const cpuBefore = cpuSnapshot(cpuGroups);
+    // A fixed number of requests, not a fixed time: every request sent is answered within the phase, so the
+    // stores' counts divide by exactly the requests that caused them.
+    const sample = await load.run({ ...spec, amount, keepLatencies: true });
+    const cpuMs = cpuSince(cpuBefore, cpuSnapshot(cpuGroups));
+    await sleep(SETTLE_MS);
+    const counts = await counters.read();
+    const record: PhaseRecord = {
+      id,
+      round,
+      sample,
+      counts,
+      gatewayWarnings: server.warnings() - warningsBefore,
+      gatewayRestarted: server.runtimePids() !== runtimeBefore,
+      cpuMs,
+    };
+    phases.push(record);
+    lastRate.set(id, sample.responses / sample.elapsedSec);
+    if (spec.keySet && amount >= setSize(spec.keySet)) lastVisit.set(visitKey(spec), Date.now());
+    const rt = counts.redisRoundTrips / Math.max(1, sample.responses);
+    log(
+      `round ${round + 1} ${id.padEnd(16)} ${String(sample.responses).padStart(7)} req ` +
+        `${(sample.responses / sample.elapsedSec).toFixed(0).padStart(6)} req/s  ` +
+        `p50 ${quantile(
+          [...sample.latencies].sort((a, b) => a - b),
+          0.5,
+        ).toFixed(2)} ms  RT/req ${rt.toFixed(3)}  ` +
+        `PG ${counts.pgQueries}  statuses ${JSON.stringify(sample.statuses)}`,
+    );
+    if (record.gatewayWarnings > 0) {
+      log(
+        `  ${server.name} logged ${record.gatewayWarnings} warning(s); the last: ${server.recentWarnings().at(-1)}`,
+      );
+    }
+    if (record.gatewayRestarted)
+      log(`  wrangler restarted ${server.name}'s runtime during this phase (caches lost)`);
+    return record;
+  }
+
+  // First use: keys in neither isolate memory nor Redis, so each request looks its key up in Postgres and
+  // publishes the records to Redis. Measured once, on a set of its own: reaching steady state this way for
+  // every set would take one Postgres lookup per key (minutes for 100,000 keys).
+  await measure(
+    phaseId.cold(options.coldKeys),
+    0,
+    {
+      url: urls.gateway,
+      connections: Math.min(options.coldConnections, options.coldKeys),
+      amount: options.coldKeys,
+      keySet: "cold",
+    },
+    { cold: true },
+  );
+  // Every other set starts as at steady state: its records in Redis as the gateway just published the cold
+  // keys' (same shape, same TTL), its keys not yet in isolate memory (each phase's warm-up visits them).
+  const template = await readPublishedRecords(rest, keys.cold?.[0] as BenchKey);
+  for (const [name, set] of Object.entries(keys)) {
+    if (name !== "cold") await prefillRecords(rest, set, template);
+  }
+  log("keys: records of every other set prefilled in Redis");
+  const blockedKey = keys.blocked?.[0] as BenchKey;
+  await holdRateLimited(rest, blockedKey.keyId, planOf(blockedKey.tier).rateLimit, 30);
+
+  // What the gateway's CPU goes to: a profile over an allowed phase of its own (profiling slows the worker,
+  // so this phase is in no table), taken first, while nothing else has run long in the isolate.
+  let profile: BenchResult["profile"];
+  if (options.profile) {
+    try {
+      const concurrency = options.concurrencies.includes(16) ? 16 : (options.concurrencies[0] ?? 16);
+      const spec = { url: urls.gateway, connections: concurrency, keySet: "main" };
+      const inspector = await inspectorTarget(gateway.inspectorUrl);
+      const rate = await warmUp(spec);
+      // Bounded: under a profiler a slow gateway gets slower still.
+      const amount = Math.min(2_000, Math.max(200, Math.round(rate * options.durationSec)));
+      const { result: sample, profile: worker } = await profileWorker(inspector, gateway.bundlePath, () =>
+        load.run({ ...spec, amount, keepLatencies: false }),
+      );
+      profile = { concurrency, requests: sample.responses, worker };
+      log(
+        `profile: ${sample.responses} requests, ${(worker.activeMs / sample.responses).toFixed(3)} ms of worker CPU each`,
+      );
+    } catch (error) {
+      // A profile explains the figures; it is not one of them. Without it the run still stands.
+      log(`profile: skipped (${(error as Error).message})`);
+    }
+  }
+
+  for (let round = 0; round < options.rounds; round++) {
+    for (const [index, concurrency] of options.concurrencies.entries()) {
+      // Rotated every round and concurrency, so no target always runs first or after the same neighbour.
+      const targets: Target[] =
+        quiet && concurrency === options.quietConcurrency ? [...TARGETS, QUIET] : [...TARGETS];
+      for (const target of rotate(targets, round + index)) {
+        const keySet = target === "blocked" ? "blocked" : "main";
+        await measure(
+          phaseId.main(target, concurrency),
+          round,
+          { url: urls[target], connections: concurrency, keySet },
+          { server: target === QUIET ? quiet : gateway },
+        );
+      }
+    }
+    for (const count of rotate(options.scaleKeyCounts, round)) {
+      await measure(phaseId.keys(count), round, {
+        url: urls.gateway,
+        connections: options.scaleConnections,
+        keySet: phaseId.keys(count),
+        overallRate: options.scaleRate,
+        amount: Math.round(options.scaleRate * options.durationSec),
+      });
+    }
+    for (const tierCount of rotate([1, tierIds.length], round)) {
+      await measure(phaseId.tiers(tierCount), round, {
+        url: urls.gateway,
+        connections: options.tierConnections,
+        keySet: phaseId.tiers(tierCount),
+      });
+    }
+  }
+
+  const ids = [...new Set(phases.map((phase) => phase.id))];
+  return {
+    schema: 1,
+    mode: options.mode,
+    machine,
+    options: withoutUrl(options),
+    tiers: [...tierIds],
+    rows: Object.fromEntries(ids.map((id) => [id, pool(id, phases)])),
+    coldRowId: phaseId.cold(options.coldKeys),
+    profile,
+    phases: phases.map(({ sample, ...rest }) => {
+      const sorted = [...sample.latencies].sort((a, b) => a - b);
+      return {
+        ...rest,
+        responses: sample.responses,
+        elapsedSec: sample.elapsedSec,
+        p50Ms: quantile(sorted, 0.5),
+        p99Ms: quantile(sorted, 0.99),
+        statuses: sample.statuses,
+      };
+    }),
+    startedAt: startedAt.toISOString(),
+    wallSeconds: (Date.now() - startedAt.getTime()) / 1000,
+  };
+}
+
+/**
+ * The key sets, each key with an account of its own: the allowed hot path's pro keys, one free key to hold
+ * rate-limited, the scaling sets (pro), and the tier sets: as many pro keys as the all-tiers set, which
+ * interleaves the tiers so round robin alternates them.
+ */
+async function makeKeySets(options: BenchOptions): Promise<Record<string, BenchKey[]>> {
+  const sets: Record<string, BenchKey[]> = {
+    main: await makeKeys(options.mainKeys, "pro"),
+    blocked: await makeKeys(1, "free"),
+    cold: await makeKeys(options.coldKeys, "pro"),
+  };
+  for (const count of options.scaleKeyCounts) sets[phaseId.keys(count)] = await makeKeys(count, "pro");
+  sets[phaseId.tiers(1)] = await makeKeys(options.keysPerTier * tierIds.length, "pro");
+  const perTier = await Promise.all(tierIds.map((tier) => makeKeys(options.keysPerTier, tier)));
+  sets[phaseId.tiers(tierIds.length)] =
+    perTier[0]?.flatMap((_, i) => perTier.map((set) => set[i] as BenchKey)) ?? [];
+  return sets;
+}
+
+function planOf(tier: string) {
+  return plans[tier as keyof typeof plans] ?? plans.free;
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const shift = by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+function withoutUrl(options: BenchOptions): Omit<BenchOptions, "postgresUrl"> {
+  const { postgresUrl: _, ...rest } = options;
+  return rest;
+}

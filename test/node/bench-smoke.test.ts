@@ -1,0 +1,83 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { BenchResult } from "../../scripts/bench/run.ts";
+
+/**
+ * `npm run bench -- --smoke` end to end: the whole stack, both workers under wrangler dev, a second of load
+ * per configuration. Run as a child process, as `npm run bench` runs, so whatever happens here the
+ * benchmark's own cleanup stops wrangler's process groups, the stack and the throwaway database.
+ */
+const root = join(import.meta.dirname, "..", "..");
+const outDir = mkdtempSync(join(tmpdir(), "bench-smoke-"));
+const jsonPath = join(outDir, "result.json");
+let child: ChildProcess | undefined;
+
+afterAll(async () => {
+  // Only if the test gave up on it: SIGTERM makes the benchmark clean up before it exits.
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child?.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  }
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+function runSmoke(): Promise<{ code: number | null; output: string }> {
+  const started = spawn(
+    process.execPath,
+    [join(root, "scripts", "bench", "bench.ts"), "--smoke", "--exit-with-stdin", "--json-out", jsonPath],
+    { cwd: root, stdio: ["pipe", "pipe", "pipe"] },
+  );
+  child = started;
+  let output = "";
+  started.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  started.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  return new Promise((resolve) => started.once("exit", (code) => resolve({ code, output })));
+}
+
+describe("npm run bench -- --smoke", () => {
+  it("measures every configuration and its counters are sane", { timeout: 180_000 }, async () => {
+    const { code, output } = await runSmoke();
+    expect(code, output).toBe(0);
+    const result = JSON.parse(readFileSync(jsonPath, "utf8")) as BenchResult;
+    const row = (id: string) => {
+      const found = result.rows[id];
+      if (!found) throw new Error(`${id} was not measured`);
+      return found;
+    };
+
+    for (const concurrency of result.options.concurrencies) {
+      const allowed = row(`gateway@${concurrency}`);
+      expect(allowed.non2xx).toBe(0);
+      expect(allowed.perRequest.redisRoundTrips).toBeGreaterThanOrEqual(0.95);
+      expect(allowed.perRequest.redisRoundTrips).toBeLessThanOrEqual(1.05);
+      expect(allowed.totals.pgQueries).toBe(0);
+
+      const blocked = row(`blocked@${concurrency}`);
+      expect((blocked.statuses["429"] ?? 0) / blocked.responses).toBeGreaterThanOrEqual(0.99);
+      expect(blocked.perRequest.redisRoundTrips).toBeLessThan(0.5);
+      expect(blocked.totals.pgQueries).toBe(0);
+
+      for (const target of ["origin", "passthrough"]) {
+        const direct = row(`${target}@${concurrency}`);
+        expect(direct.non2xx).toBe(0);
+        expect(direct.totals.redisRoundTrips + direct.totals.pgQueries).toBe(0);
+      }
+    }
+    // A key's first use reaches Postgres (the proxy's counter is live), later uses never do.
+    expect(row(result.coldRowId).perRequest.pgQueries).toBeGreaterThanOrEqual(0.9);
+    for (const count of result.options.scaleKeyCounts) {
+      expect(row(`keys:${count}`).totals.pgQueries).toBe(0);
+      expect(row(`keys:${count}`).non2xx).toBe(0);
+    }
+    // The output a person reads names the tiers it could not express.
+    expect(output).toContain("10 tiers cannot be expressed without changing plans-as-code");
+  });
+});
