@@ -8,7 +8,7 @@ import { evalScript } from "../store/scripts";
 import { monthWindow } from "./month";
 import { QUOTA_SCRIPT } from "./quota-script";
 import { slidingWindowRetryMs } from "./retry-after";
-import { drainUsageInto } from "./usage";
+import { deferQuotaRefund, drainUsageInto } from "./usage";
 
 export interface WindowState {
   limit: number;
@@ -44,11 +44,7 @@ export interface LimitInput {
  * checks and counts the monthly quota, and carries earlier requests' usage counters. Throws when Redis fails;
  * the caller applies RATE_LIMIT_FAIL_MODE.
  */
-export async function checkLimits(
-  redis: Redis,
-  input: LimitInput,
-  onRefund: (work: Promise<unknown>) => void,
-) {
+export async function checkLimits(redis: Redis, input: LimitInput): Promise<LimitOutcome> {
   const { key, account, plan, now } = input;
   const batch = new CommandBatch(redis);
   const facade = batch.limiterFacade();
@@ -85,13 +81,14 @@ export async function checkLimits(
         analytics: false,
       }).limit(key.id)
     : undefined;
+  // Earlier requests' usage and quota refunds, ahead of the quota script so it counts against refunded units.
+  const restoreUsage = drainUsageInto(batch);
   const quota = evalScript<[number, number]>(
     batch,
     QUOTA_SCRIPT,
     [quotaKey],
     [plan.monthlyQuota, month.expireAtMs],
   );
-  const restoreUsage = drainUsageInto(batch);
   const replies = Promise.all([records, counters, sliding, burst, quota]);
   // If the batch fails, execute() throws below; the replies then reject with nobody left to await them.
   replies.catch(() => {});
@@ -156,9 +153,9 @@ export async function checkLimits(
     }
     if (burstResult && !burstResult.success && outcome.burst) waits.push(outcome.burst.resetSeconds);
     outcome.retryAfter = Math.max(...waits);
-    // The quota counted this request before the limiter refused it; give that unit back.
-    // A refund lost to a Redis hiccup leaves the quota one request stricter, never looser.
-    onRefund(redis.decr(quotaKey).catch(() => undefined));
+    // The quota counted this request before the limiter refused it; the unit goes back in a later round
+    // trip (the next request's, or the usage flush), not one of its own.
+    deferQuotaRefund(quotaKey);
   }
   return outcome;
 }

@@ -5,16 +5,25 @@ import { CommandBatch } from "../store/command-batch";
 import { redisKeys } from "../store/layout";
 
 /**
- * Usage counters and last-used times, kept in isolate memory and written to Redis by riding along in the
- * NEXT request's rate-limit round trip, so metering costs no round trip of its own at steady state. When no
- * request follows within FLUSH_DELAY_MS, the request that produced them flushes them itself (after its
- * response, in waitUntil). A failed write puts the counts back, so nothing is lost to a Redis hiccup.
+ * Usage counters, last-used times and quota refunds, kept in isolate memory and written to Redis by riding
+ * along in the NEXT request's rate-limit round trip, so metering costs no round trip of its own at steady
+ * state. When no request follows within FLUSH_DELAY_MS, the request that produced them flushes them itself
+ * (after its response, in waitUntil). A failed write puts them back, so nothing is lost to a Redis hiccup.
  */
 const FLUSH_DELAY_MS = 200;
+/**
+ * How long one request's waitUntil may keep waiting for traffic to pause before it flushes anyway: well
+ * under the 30 s the runtime grants work after a response, and under steady traffic one flush per this long.
+ */
+const MAX_FLUSH_HOLD_MS = 10_000;
 const USAGE_RETENTION_SECONDS = 40 * 24 * 60 * 60;
 
 const pendingCounts = new Map<string, number>();
 const pendingLastUsed = new Map<string, number>();
+/** Quota units counted for requests the rate limiter then refused, by quota key: given back later. */
+const pendingRefunds = new Map<string, number>();
+/** How many times pending writes left with a batch: a change means requests are carrying them. */
+let drains = 0;
 const expirySetForDay = new Set<string>();
 /** A request has a flush scheduled: later requests' counts will go with it (or ride a batch before). */
 let flushDue = false;
@@ -32,8 +41,16 @@ export function recordUsage(keyId: string, accountId: string, outcome: UsageOutc
   if (outcome !== "auth") pendingLastUsed.set(keyId, Math.max(now, pendingLastUsed.get(keyId) ?? 0));
 }
 
+/**
+ * Gives back the quota unit the quota script counted for a request the rate limiter refused, in a later
+ * round trip. Until then the quota is one unit stricter, never looser.
+ */
+export function deferQuotaRefund(quotaKey: string): void {
+  pendingRefunds.set(quotaKey, (pendingRefunds.get(quotaKey) ?? 0) + 1);
+}
+
 export function hasPendingUsage(): boolean {
-  return pendingCounts.size > 0 || pendingLastUsed.size > 0;
+  return pendingCounts.size > 0 || pendingLastUsed.size > 0 || pendingRefunds.size > 0;
 }
 
 /**
@@ -44,8 +61,11 @@ export function drainUsageInto(batch: CommandBatch): () => void {
   if (!hasPendingUsage()) return () => {};
   const counts = new Map(pendingCounts);
   const lastUsed = new Map(pendingLastUsed);
+  const refunds = new Map(pendingRefunds);
   pendingCounts.clear();
   pendingLastUsed.clear();
+  pendingRefunds.clear();
+  drains++;
   const byDay = new Map<string, Record<string, number>>();
   for (const [slot, count] of counts) {
     const [day, field] = slot.split(SEPARATOR) as [string, string];
@@ -66,7 +86,12 @@ export function drainUsageInto(batch: CommandBatch): () => void {
   if (lastUsed.size > 0) {
     void batch.add((p) => p.hset(redisKeys.lastUsed, Object.fromEntries(lastUsed))).catch(() => {});
   }
+  for (const [quotaKey, units] of refunds) {
+    void batch.add((p) => p.decrby(quotaKey, units)).catch(() => {});
+  }
   return () => {
+    for (const [quotaKey, units] of refunds)
+      pendingRefunds.set(quotaKey, (pendingRefunds.get(quotaKey) ?? 0) + units);
     for (const [slot, count] of counts) pendingCounts.set(slot, (pendingCounts.get(slot) ?? 0) + count);
     for (const [keyId, at] of lastUsed)
       pendingLastUsed.set(keyId, Math.max(at, pendingLastUsed.get(keyId) ?? 0));
@@ -81,15 +106,27 @@ export function drainUsageInto(batch: CommandBatch): () => void {
 export function scheduleUsageFlush(redis: Redis, log: Logger): Promise<void> {
   if (flushDue) return Promise.resolve();
   flushDue = true;
-  return new Promise<void>((resolve) => setTimeout(resolve, FLUSH_DELAY_MS))
-    .then(() => {
+  return flushWhenQuiet(redis)
+    .catch((error) => log.warn("usage flush failed; counts kept for the next try", { error }))
+    .finally(() => {
       flushDue = false;
-      return flushUsage(redis);
-    })
-    .catch((error) => {
-      flushDue = false;
-      log.warn("usage flush failed; counts kept for the next try", { error });
     });
+}
+
+/**
+ * Waits FLUSH_DELAY_MS, then writes what is pending, unless a request's batch carried pending writes in the
+ * meantime: traffic is flowing and the next batch will carry the rest, so it waits another period instead.
+ * Under steady traffic the timer thus costs no round trip (at most one per MAX_FLUSH_HOLD_MS); it flushes
+ * once traffic pauses. Counted in batches, not read off the clock, which Workers freeze during execution.
+ */
+async function flushWhenQuiet(redis: Redis): Promise<void> {
+  for (let waited = 0; ; waited += FLUSH_DELAY_MS) {
+    const drainsBefore = drains;
+    await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS));
+    if (!hasPendingUsage()) return;
+    if (drains === drainsBefore || waited + FLUSH_DELAY_MS >= MAX_FLUSH_HOLD_MS) break;
+  }
+  await flushUsage(redis);
 }
 
 /** Writes everything pending now, in one round trip (none when a later request already carried it). */
