@@ -3,43 +3,64 @@ import type { LimitOutcome } from "./limiter";
 
 /**
  * The ephemeral cache of refusals: a key (or account) that Redis just refused is refused again from isolate
- * memory with no round trip. Entries live at most one second, so an upgrade or a freed window is seen by
- * every isolate within that second, while a client hammering a blocked key costs Redis nothing.
+ * memory with no round trip. Once a second ONE request goes to Redis to re-check while the others keep the
+ * cached refusal, so an upgrade or a freed window is seen by every isolate within about a second, and a
+ * client hammering a blocked key costs Redis one round trip a second per isolate, however hard it hammers.
  */
-const MAX_BLOCK_MS = 1000;
+const RECHECK_EVERY_MS = 1000;
+/** How long a refusal is kept at most; its re-checks keep refreshing it while Redis still refuses. */
+const MAX_BLOCK_MS = 60_000;
 
 export interface Block {
   outcome: LimitOutcome;
   /** When a request would be admitted (unix ms), for Retry-After on later cached refusals. */
   retryAt: number;
+  /** When the next request should go to Redis instead of being refused from memory. */
+  recheckAt: number;
 }
 
 const blocks = new TtlCache<string, Block>(10_000, MAX_BLOCK_MS);
 
-const blockKey = (keyId: string, accountId: string, decision: "rate_limited" | "quota") =>
-  decision === "quota" ? `quota:${accountId}` : `rate:${keyId}`;
+const quotaBlockKey = (accountId: string) => `quota:${accountId}`;
+const rateBlockKey = (keyId: string) => `rate:${keyId}`;
 
 export function rememberBlock(keyId: string, accountId: string, outcome: LimitOutcome, now: number): void {
   if (outcome.decision === "ok" || outcome.retryAfter === undefined) return;
   const retryAt = now + outcome.retryAfter * 1000;
   blocks.set(
-    blockKey(keyId, accountId, outcome.decision),
-    { outcome, retryAt },
+    outcome.decision === "quota" ? quotaBlockKey(accountId) : rateBlockKey(keyId),
+    { outcome, retryAt, recheckAt: now + RECHECK_EVERY_MS },
     now,
     Math.min(MAX_BLOCK_MS, retryAt - now),
   );
 }
 
-/** A refusal still in force for this key or its account, with its Retry-After brought up to date. */
+/** Redis admitted a request of this key: whatever this isolate still holds against it is out of date. */
+export function forgetBlocks(keyId: string, accountId: string): void {
+  blocks.delete(quotaBlockKey(accountId));
+  blocks.delete(rateBlockKey(keyId));
+}
+
+/**
+ * A refusal still in force for this key or its account, with its Retry-After brought up to date; or
+ * undefined when the request should ask Redis: no refusal is known, or this request is the one that
+ * re-checks (the others in the same second keep being refused from memory).
+ */
 export function activeBlock(keyId: string, accountId: string, now: number): LimitOutcome | undefined {
-  const block =
-    blocks.get(blockKey(keyId, accountId, "quota"), now) ??
-    blocks.get(blockKey(keyId, accountId, "rate_limited"), now);
+  const block = blocks.get(quotaBlockKey(accountId), now) ?? blocks.get(rateBlockKey(keyId), now);
   if (!block) return undefined;
+  if (now >= block.recheckAt) {
+    // This request re-checks; if it fails or is lost, the next one may try again a second later.
+    block.recheckAt = now + RECHECK_EVERY_MS;
+    return undefined;
+  }
   const retryAfter = Math.max(1, Math.ceil((block.retryAt - now) / 1000));
-  const outcome = structuredClone(block.outcome);
-  outcome.retryAfter = retryAfter;
-  if (outcome.decision === "quota") outcome.quota.resetSeconds = retryAfter;
-  else outcome.window.resetSeconds = Math.min(outcome.window.resetSeconds, retryAfter);
-  return outcome;
+  const { outcome } = block;
+  return outcome.decision === "quota"
+    ? { ...outcome, retryAfter, quota: { ...outcome.quota, resetSeconds: retryAfter } }
+    : {
+        ...outcome,
+        retryAfter,
+        window: { ...outcome.window, resetSeconds: Math.min(outcome.window.resetSeconds, retryAfter) },
+      };
 }

@@ -6,7 +6,7 @@ import { ApiError, problemResponse } from "../lib/errors";
 import { planFor } from "../plans/plans";
 import { hotPathRedis } from "../store/redis";
 import { prepareScripts } from "../store/scripts";
-import { activeBlock, rememberBlock } from "./blocks";
+import { activeBlock, forgetBlocks, rememberBlock } from "./blocks";
 import { extractApiKey } from "./credentials";
 import { refillFromPostgres, remember, resolveKey } from "./key-resolver";
 import { checkLimits, type LimitOutcome, restateForPlan } from "./limiter";
@@ -67,7 +67,7 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
   await prepareScripts(QUOTA_SCRIPT);
   let outcome: LimitOutcome | undefined;
   try {
-    outcome = await checkLimits(redis, { hash, key, account, plan, now }, waitUntil);
+    outcome = await checkLimits(redis, { hash, key, account, plan, now });
   } catch (error) {
     if (config.rateLimitFailMode === "closed") {
       log.error("rate limit check failed; refusing (RATE_LIMIT_FAIL_MODE=closed)", { error, keyId: key.id });
@@ -107,6 +107,7 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
       rememberBlock(key.id, account.id, outcome, now);
       return refuse(c, outcome, plan, { accountId: account.id, keyId: key.id }, now);
     }
+    forgetBlocks(key.id, account.id);
   }
 
   const identity = { accountId: account.id, keyId: key.id, tier: account.tier };
