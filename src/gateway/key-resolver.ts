@@ -12,7 +12,10 @@ import type { AccountRecord, CachedKey } from "../keys/records";
 import { ApiError } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { TtlCache } from "../lib/ttl-cache";
+import { CommandBatch } from "../store/command-batch";
 import { redisKeys } from "../store/layout";
+import { evalScript, prepareScripts } from "../store/scripts";
+import { RESOLVE_SCRIPT } from "./resolve-script";
 
 /**
  * Isolate memory: which key a hash is and which tier its account has. Entries may be stale for at most
@@ -51,18 +54,17 @@ export async function resolveKey(hash: string, deps: ResolverDeps): Promise<Reso
 
 async function readFromRedis(hash: string, knownAccountId: string | undefined, deps: ResolverDeps) {
   try {
-    let [key, account] = knownAccountId
+    const [key, account] = knownAccountId
       ? await deps.redis.mget<[CachedKey | null, AccountRecord | null]>(
           redisKeys.apiKey(hash),
           redisKeys.account(knownAccountId),
         )
-      : [await deps.redis.get<CachedKey>(redisKeys.apiKey(hash)), null];
+      : await readKeyAndAccount(hash, deps.redis);
     if (!key) return undefined;
     if (key.kind === "unknown") {
       remember(hash, key);
       return { key, source: "redis" as const };
     }
-    account ??= await deps.redis.get<AccountRecord>(redisKeys.account(key.accountId));
     if (!account) return undefined;
     remember(hash, key, account);
     return { key, account, source: "redis" as const };
@@ -70,6 +72,22 @@ async function readFromRedis(hash: string, knownAccountId: string | undefined, d
     deps.log.warn("key lookup: redis failed, trying postgres", { error });
     return undefined;
   }
+}
+
+/** Both records of a key whose account is not known yet, in one round trip (RESOLVE_SCRIPT). */
+async function readKeyAndAccount(hash: string, redis: Redis) {
+  await prepareScripts(RESOLVE_SCRIPT);
+  const batch = new CommandBatch(redis);
+  const records = evalScript<[CachedKey | null, AccountRecord | null]>(
+    batch,
+    RESOLVE_SCRIPT,
+    [redisKeys.apiKey(hash)],
+    [redisKeys.account("")],
+  );
+  // execute() throws for the caller when the round trip fails; the reply must not go unhandled then.
+  records.catch(() => {});
+  await batch.execute();
+  return records;
 }
 
 async function readFromPostgres(hash: string, deps: ResolverDeps): Promise<ResolvedKey> {
