@@ -15,7 +15,7 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
     const status = c.res.status;
     c.get("log").info("request", {
       method: c.req.method,
-      path: new URL(c.req.url).pathname,
+      path: c.req.path,
       status,
       outcome: c.get("outcome") ?? (status < 400 ? "ok" : "error"),
       accountId: caller?.accountId,
