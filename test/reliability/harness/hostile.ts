@@ -119,9 +119,19 @@ export async function sendRaw(request: {
   const broken = oracle(observed, { target: request.target, method: request.method });
   if (observed.headers.some(([name]) => name.startsWith(INJECTED)))
     broken.push("a smuggled header in the answer");
-  if (observed.status === 200 && !fromOrigin(observed) && request.target.startsWith("/v1")) {
-    // A 200 under /v1 that the origin did not produce would be the gateway answering for it.
+  if (observed.status === 200 && !fromOrigin(observed) && resolvedPath(request.target).startsWith("/v1")) {
+    // A 200 under /v1 that the origin did not produce would be the gateway answering for it. Judged on the
+    // path as URL parsing resolves it: `/v1/../openapi.json` IS `/openapi.json`, the gateway's own document.
     broken.push("a 200 under /v1 not produced by the origin");
   }
   return { broken, observed };
+}
+
+/** The path a request target names once dot segments are resolved, as the runtime's URL parser does. */
+function resolvedPath(target: string): string {
+  try {
+    return new URL(target, "http://gateway.invalid").pathname;
+  } catch {
+    return target;
+  }
 }
