@@ -13,7 +13,7 @@ import { checkLimits, type LimitOutcome, restateForPlan } from "./limiter";
 import { assertDeclaredBodySize, proxyToOrigin } from "./proxy";
 import { QUOTA_SCRIPT } from "./quota-script";
 import { rateLimitPolicy, rateLimitState } from "./ratelimit-headers";
-import { recordUsage, scheduleUsageFlush } from "./usage";
+import { REFUSAL_FLUSH_DELAY_MS, recordUsage, scheduleUsageFlush } from "./usage";
 
 const invalidKey = () =>
   new ApiError("invalid_key", {
@@ -130,7 +130,9 @@ function refuse(
   const quota = outcome.decision === "quota";
   c.set("outcome", outcome.decision);
   recordUsage(identity.keyId, identity.accountId, quota ? "quota" : "rate_limited", now);
-  c.executionCtx.waitUntil(scheduleUsageFlush(hotPathRedis(c.get("config")), c.get("log")));
+  c.executionCtx.waitUntil(
+    scheduleUsageFlush(hotPathRedis(c.get("config")), c.get("log"), REFUSAL_FLUSH_DELAY_MS),
+  );
   const error = new ApiError(quota ? "quota_exceeded" : "rate_limited", {
     detail: quota
       ? `The monthly quota of ${plan.monthlyQuota} requests is used up; it resets at the start of next month (UTC).`

@@ -12,6 +12,11 @@ import { redisKeys } from "../store/layout";
  */
 const FLUSH_DELAY_MS = 200;
 /**
+ * After a refusal: longer than a blocked key's re-check interval (blocks.ts), so while a client keeps
+ * hammering a blocked key, its counts ride the re-checks' batches and the timer adds no round trip.
+ */
+export const REFUSAL_FLUSH_DELAY_MS = 1500;
+/**
  * How long one request's waitUntil may keep waiting for traffic to pause before it flushes anyway: well
  * under the 30 s the runtime grants work after a response, and under steady traffic one flush per this long.
  */
@@ -103,10 +108,10 @@ export function drainUsageInto(batch: CommandBatch): () => void {
  * to ctx.waitUntil. Each request gets its OWN promise (Workers cannot settle a promise of one request from
  * another): the first to arrive waits and flushes; the others, seeing a flush already due, add nothing.
  */
-export function scheduleUsageFlush(redis: Redis, log: Logger): Promise<void> {
+export function scheduleUsageFlush(redis: Redis, log: Logger, delayMs = FLUSH_DELAY_MS): Promise<void> {
   if (flushDue) return Promise.resolve();
   flushDue = true;
-  return flushWhenQuiet(redis)
+  return flushWhenQuiet(redis, delayMs)
     .catch((error) => log.warn("usage flush failed; counts kept for the next try", { error }))
     .finally(() => {
       flushDue = false;
@@ -114,17 +119,17 @@ export function scheduleUsageFlush(redis: Redis, log: Logger): Promise<void> {
 }
 
 /**
- * Waits FLUSH_DELAY_MS, then writes what is pending, unless a request's batch carried pending writes in the
+ * Waits `delayMs`, then writes what is pending, unless a request's batch carried pending writes in the
  * meantime: traffic is flowing and the next batch will carry the rest, so it waits another period instead.
  * Under steady traffic the timer thus costs no round trip (at most one per MAX_FLUSH_HOLD_MS); it flushes
  * once traffic pauses. Counted in batches, not read off the clock, which Workers freeze during execution.
  */
-async function flushWhenQuiet(redis: Redis): Promise<void> {
-  for (let waited = 0; ; waited += FLUSH_DELAY_MS) {
+async function flushWhenQuiet(redis: Redis, delayMs: number): Promise<void> {
+  for (let waited = 0; ; waited += delayMs) {
     const drainsBefore = drains;
-    await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS));
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (!hasPendingUsage()) return;
-    if (drains === drainsBefore || waited + FLUSH_DELAY_MS >= MAX_FLUSH_HOLD_MS) break;
+    if (drains === drainsBefore || waited + delayMs >= MAX_FLUSH_HOLD_MS) break;
   }
   await flushUsage(redis);
 }
