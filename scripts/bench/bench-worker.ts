@@ -1,73 +1,144 @@
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildWorkerBundle, type GatewayProcess, startGatewayProcess } from "../stack/gateway-process.ts";
+import { createInterface } from "node:readline";
+import { buildWorkerBundle, stopProcessGroup } from "../stack/gateway-process.ts";
+import { freePort } from "../stack/net.ts";
 
 export interface BenchWorkerOptions {
   /** For log lines and error messages, e.g. "gateway". */
   name: string;
-  /** The wrangler config file of the worker. */
+  /** The worker's wrangler config: what it bundles, and its compatibility date and flags. */
   config: string;
-  /** Every binding the worker needs, passed with --var (nothing is read from .dev.vars). */
+  /** Every binding the worker needs (nothing is read from .dev.vars). */
   vars: Record<string, string>;
-  /** A folder of its own (under .cache/). */
+  /** A folder of its own (under .cache/) for the bundle. */
   stateDir: string;
   /** A path on the worker that answers 200 once it is up. */
   readyPath: string;
   log: (line: string) => void;
 }
 
-/** A worker under `wrangler dev`, watched for what the benchmark reports beside its figures. */
-export interface BenchWorker extends GatewayProcess {
+/** A worker under test: one workerd, started by scripts/bench/miniflare-launcher.ts. */
+export interface BenchWorker {
+  name: string;
+  url: string;
+  /** The launcher's pid, which is also the id of the process group of the launcher and its workerd. */
+  pid: number | undefined;
+  /** workerd's V8 inspector (listening; attached to only by the profile phase). */
+  inspectorUrl: string;
   /** The bundle the worker runs, for attributing a CPU profile to source modules. */
   bundlePath: string;
-  /** The pids of its workerd processes: a change means wrangler restarted the runtime (caches lost). */
+  /** The pids of its workerd processes: a change means the runtime restarted (caches lost). */
   runtimePids(): string;
-  /** Warning and error lines printed since start (the worker's own JSON logs and wrangler's). */
+  /** Warning and error lines printed since start (the worker's own JSON logs and the runtime's). */
   warnings(): number;
   /** The last warning and error lines, for the phase log. */
   recentWarnings(): string[];
+  /** Stops the launcher and its workerd (the whole process group). */
+  stop(): Promise<void>;
 }
 
-// Harmless offline noise: workerd cannot fetch Cloudflare's request.cf data, nor wrangler its telemetry.
-const NOISE = /Request\.cf|cf\.json|workers\.cloudflare\.com|GetAddrInfoReqWrap|telemetry/;
-const WARNING = /"level":"(warn|error)"|\[ERROR\]|\[WARNING\]|✘/;
+const root = join(import.meta.dirname, "..", "..");
+const LAUNCHER = join(import.meta.dirname, "miniflare-launcher.ts");
+const HOST = "127.0.0.1";
+const READY_TIMEOUT_MS = 120_000;
+// Harmless offline noise: workerd cannot fetch Cloudflare's request.cf data.
+const NOISE = /Request\.cf|cf\.json|workers\.cloudflare\.com|GetAddrInfoReqWrap/;
+const WARNING = /"level":"(warn|error)"|\[ERROR\]|\[WARNING\]|✘|Uncaught|uncaught/;
 
 /**
- * Builds the worker once (the production bundle) and serves it with `wrangler dev --no-bundle` through the
- * same launcher the reliability suite uses. wrangler dev restarts a worker whose config file changes, so it
- * gets a copy nobody edits: the run measures one build from start to end. wrangler's own per-request log
- * lines are off (--log-level warn): at thousands a second they cost CPU no production worker spends.
+ * Builds the worker as `wrangler deploy` would (the production bundle) and runs that file in workerd through
+ * Miniflare, in a process group of its own. Not `wrangler dev`: its proxy worker (a second workerd in front)
+ * and its DevTools session, which carries every console line of the worker to wrangler's terminal, cost
+ * more CPU per request than the gateway's own work, and production has neither. Every worker of a run is
+ * started the same way, so the comparison stays like for like.
  */
 export async function startBenchWorker(opts: BenchWorkerOptions): Promise<BenchWorker> {
   mkdirSync(opts.stateDir, { recursive: true });
   const bundlePath = await buildWorkerBundle(join(opts.stateDir, "build"), opts.config);
-  const config = join(opts.stateDir, "wrangler.toml");
-  copyFileSync(opts.config, config);
-  let warnings = 0;
-  const warningLines: string[] = [];
-  const worker = await startGatewayProcess({
-    name: opts.name,
-    vars: opts.vars,
-    stateDir: opts.stateDir,
-    config,
+  const port = await freePort(HOST);
+  const inspectorPort = await freePort(HOST);
+  const spec = {
+    name: opts.name.replace(/[^a-z0-9-]+/gi, "-"),
     bundle: bundlePath,
-    readyPath: opts.readyPath,
-    logLevel: "warn",
-    onLine(line) {
-      if (NOISE.test(line) || !WARNING.test(line)) return;
+    config: opts.config,
+    vars: opts.vars,
+    host: HOST,
+    port,
+    inspectorPort,
+  };
+  const child = spawn(process.execPath, [LAUNCHER, JSON.stringify(spec)], {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const killOnExit = () => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  };
+  process.once("exit", killOnExit);
+
+  const recent: string[] = [];
+  const warningLines: string[] = [];
+  let warnings = 0;
+  for (const stream of [child.stdout, child.stderr]) {
+    // Always drained: a full pipe would stall workerd's logging and with it the worker.
+    createInterface({ input: stream }).on("line", (line) => {
+      if (NOISE.test(line)) return;
+      recent.push(line);
+      if (recent.length > 40) recent.shift();
+      if (!WARNING.test(line)) return;
       warnings++;
       warningLines.push(line);
       if (warningLines.length > 5) warningLines.shift();
-    },
-  });
-  opts.log(`${opts.name}: wrangler dev on ${worker.url}`);
-  return {
-    ...worker,
+    });
+  }
+  let stopped: Promise<void> | undefined;
+  const worker: BenchWorker = {
+    name: opts.name,
+    url: `http://${HOST}:${port}`,
+    pid: child.pid,
+    inspectorUrl: `http://${HOST}:${inspectorPort}`,
     bundlePath,
-    runtimePids: () => runtimePids(worker.pid),
+    runtimePids: () => runtimePids(child.pid),
     warnings: () => warnings,
     recentWarnings: () => [...warningLines],
+    stop() {
+      stopped ??= stopProcessGroup(child).then(() => {
+        process.off("exit", killOnExit);
+      });
+      return stopped;
+    },
   };
+  try {
+    await waitForReady(`${worker.url}${opts.readyPath}`, () => child.exitCode ?? child.signalCode);
+  } catch (error) {
+    await worker.stop();
+    throw new Error(`${opts.name}: ${(error as Error).message}\n${recent.slice(-20).join("\n")}`);
+  }
+  opts.log(`${opts.name}: workerd (Miniflare) on ${worker.url}`);
+  return worker;
+}
+
+async function waitForReady(url: string, exited: () => number | string | null): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const code = exited();
+    if (code !== null) throw new Error(`the launcher exited (${code})`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await response.arrayBuffer();
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${url} did not answer 200 within ${READY_TIMEOUT_MS / 1000} s`);
 }
 
 function runtimePids(groupId: number | undefined): string {

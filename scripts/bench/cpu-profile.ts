@@ -31,14 +31,11 @@ interface Profile {
   timeDeltas: number[];
 }
 
-/**
- * The worker's inspector target, through wrangler's DevTools port (workerd's own inspector takes one session,
- * and wrangler holds it).
- */
+/** The worker's inspector target on workerd's inspector (which also lists Miniflare's own workers). */
 export async function inspectorTarget(inspectorUrl: string): Promise<string> {
   const response = await fetch(`${inspectorUrl}/json`, { signal: AbortSignal.timeout(5000) });
-  const targets = (await response.json()) as Array<{ webSocketDebuggerUrl?: string }>;
-  const target = targets[0]?.webSocketDebuggerUrl;
+  const targets = (await response.json()) as Array<{ id?: string; webSocketDebuggerUrl?: string }>;
+  const target = targets.find((t) => t.id?.startsWith("core:user:"))?.webSocketDebuggerUrl;
   if (!target) throw new Error("the worker's inspector lists no target");
   return target;
 }

@@ -53,32 +53,18 @@ function allProcesses(): ProcStat[] {
   return out;
 }
 
-function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
-  } catch {
-    return "";
-  }
-}
-
 /**
- * The groups of one `wrangler dev` process group: the worker's own workerd (the one with the V8 inspector),
- * the workerd that runs wrangler's proxy worker in front of it, and wrangler's Node processes (esbuild too).
+ * The groups of one worker's process group: its workerd, and the Node launcher (Miniflare) that started it
+ * and receives its log lines, as a production runtime's log pipeline would.
  */
-export function wranglerGroups(name: string, groupId: number | undefined): CpuGroup[] {
-  const members = (kind: "worker" | "proxy" | "node") => () =>
+export function workerGroups(name: string, groupId: number | undefined): CpuGroup[] {
+  const members = (kind: "workerd" | "launcher") => () =>
     allProcesses()
-      .filter((p) => p.pgrp === groupId)
-      .filter((p) => {
-        if (p.comm !== "workerd") return kind === "node";
-        const isWorker = commandLine(p.pid).includes("--inspector-addr");
-        return kind === (isWorker ? "worker" : "proxy");
-      })
+      .filter((p) => p.pgrp === groupId && (p.comm === "workerd") === (kind === "workerd"))
       .map((p) => p.pid);
   return [
-    { name: `${name}: workerd`, pids: members("worker") },
-    { name: `${name}: wrangler's proxy workerd`, pids: members("proxy") },
-    { name: `${name}: wrangler (node)`, pids: members("node") },
+    { name: `${name}: workerd`, pids: members("workerd") },
+    { name: `${name}: launcher`, pids: members("launcher") },
   ];
 }
 

@@ -184,9 +184,7 @@ function cpuTable(result: BenchResult): Table | undefined {
             ? QUIET
             : "gateway";
     const cpu = (group: string) => r.cpuMsPerRequest[group] ?? 0;
-    const own = worker
-      ? [`${worker}: workerd`, `${worker}: wrangler's proxy workerd`, `${worker}: wrangler (node)`].map(cpu)
-      : [0, 0, 0];
+    const own = worker ? [`${worker}: workerd`, `${worker}: launcher`].map(cpu) : [0, 0];
     const rest = shared.map(cpu);
     const total = [...own, ...rest].reduce((a, b) => a + b, 0);
     return [[TARGET_LABELS[target], ...[...own, ...rest, total].map((value) => value.toFixed(3))]];
@@ -196,14 +194,13 @@ function cpuTable(result: BenchResult): Table | undefined {
     head: [
       "target",
       "worker's workerd",
-      "wrangler's proxy workerd",
-      "wrangler (node)",
+      "launcher (node: Miniflare, log lines)",
       "bench process: origin, bridge, Neon proxy",
       "redis-server",
       "load generator",
       "total",
     ],
-    right: [false, true, true, true, true, true, true, true],
+    right: [false, true, true, true, true, true, true],
     rows,
   };
 }
@@ -276,9 +273,9 @@ function notes(result: BenchResult): string[] {
   const noisy = Object.values(result.rows).filter((r) => r.gatewayWarnings > 0);
   const notes = [
     `Tiers: the plans define ${result.tiers.length} tiers (${result.tiers.join(", ")}); 10 tiers cannot be expressed without changing plans-as-code (src/plans/plans.ts), so the benchmark compares 1 tier with all ${result.tiers.length}.`,
-    "Both workers are built once with `wrangler deploy --dry-run` (the production bundle) and served by `wrangler dev --no-bundle`, which puts a proxy worker of its own (a second workerd) in front of each; absolute figures are the local runtime's on this machine, where Redis, the Upstash bridge and the origin share the same 2 cores, not Cloudflare's edge. The ratios compare like with like.",
+    "Both workers are built once with `wrangler deploy --dry-run` (the production bundle) and run in workerd through Miniflare, one workerd each, without wrangler dev's proxy worker and DevTools log relay (which production does not have either); absolute figures are the local runtime's on this machine, where Redis, the Upstash bridge and the origin share the same cores, not Cloudflare's edge. The ratios compare like with like.",
     `Counts: Redis round trips and commands at the Upstash bridge under the gateway's own tag, Postgres queries at the Neon proxy; each phase is a fixed number of requests and counters are read ${SETTLE_MS} ms after its last response, so deferred work (the usage flush) is included.`,
-    `Blocked key: a free key held over its limit for the whole run; the isolate answers it from memory for up to 1 s at a time, then asks Redis again. Its Redis round trips per second: ${blocked.join(", ")}.`,
+    `Blocked key: a free key held over its limit for the whole run; the isolate answers it from memory and lets one request a second ask Redis again. Its Redis round trips per second: ${blocked.join(", ")}.`,
     `Active keys: paced at ${result.options.scaleRate} req/s over ${result.options.scaleConnections} connections, because one pro key admits at most 200 req/s sustained (its burst refill) and all points are measured alike. Every set's key and account records are put in Redis first, exactly as the gateway published them for the "first use" keys (which it looked up in Postgres itself), as at steady state; isolate memory starts empty and each phase's warm-up visits the keys of sets within the cache's bound.`,
   ];
   if (noisy.length) {
@@ -288,7 +285,7 @@ function notes(result: BenchResult): string[] {
   }
   if (restarts.length) {
     notes.push(
-      `wrangler restarted the gateway's runtime during: ${restarts.map((r) => r.id).join(", ")} (isolate caches lost).`,
+      `The gateway's runtime restarted during: ${restarts.map((r) => r.id).join(", ")} (isolate caches lost).`,
     );
   }
   return notes;

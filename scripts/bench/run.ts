@@ -17,7 +17,7 @@ import {
 import { type BenchWorker, startBenchWorker } from "./bench-worker.ts";
 import type { Cleanup } from "./cleanup.ts";
 import { storeCounters } from "./counters.ts";
-import { type CpuGroup, cpuSince, cpuSnapshot, processGroup, wranglerGroups } from "./cpu.ts";
+import { type CpuGroup, cpuSince, cpuSnapshot, processGroup, workerGroups } from "./cpu.ts";
 import { inspectorTarget, profileWorker, type WorkerProfile } from "./cpu-profile.ts";
 import { type LoadSpec, startLoadClient } from "./load-client.ts";
 import { type MachineInfo, machineInfo } from "./machine.ts";
@@ -93,7 +93,7 @@ export const SMOKE_OPTIONS: BenchOptions = {
 export const TARGETS = ["origin", "passthrough", "gateway", "blocked"] as const;
 /**
  * Diagnostic, at one concurrency: the same gateway with LOG_LEVEL=warn, i.e. without its access log line per
- * request, which wrangler's dev tooling also has to carry (see docs/BENCHMARK.md).
+ * request, which production ships to its log pipeline too (see docs/BENCHMARK.md).
  */
 export const QUIET = "quiet" as const;
 export type Target = (typeof TARGETS)[number] | typeof QUIET;
@@ -147,7 +147,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs the whole benchmark: a private stack (Redis + bridge, a throwaway Postgres database + Neon proxy,
- * the demo origin), the gateway and the bare proxy under `wrangler dev`, the load generator in a child
+ * the demo origin), the gateway and the bare proxy in workerd (Miniflare), the load generator in a child
  * process; then interleaved rounds of every configuration. Everything started is registered in `cleanup`.
  */
 export async function runBench(
@@ -255,9 +255,9 @@ export async function runBench(
   const load = startLoadClient();
   cleanup.add("load generator", () => load.close());
   const cpuGroups: CpuGroup[] = [
-    ...wranglerGroups("gateway", gateway.pid),
-    ...(quiet ? wranglerGroups(QUIET, quiet.pid) : []),
-    ...wranglerGroups("bare proxy", passthrough.pid),
+    ...workerGroups("gateway", gateway.pid),
+    ...(quiet ? workerGroups(QUIET, quiet.pid) : []),
+    ...workerGroups("bare proxy", passthrough.pid),
     processGroup("bench process (origin, bridge, Neon proxy)", process.pid),
     processGroup("redis-server", stack.redis?.process?.pid),
     processGroup("load generator", load.pid),
@@ -366,8 +366,7 @@ export async function runBench(
         `  ${server.name} logged ${record.gatewayWarnings} warning(s); the last: ${server.recentWarnings().at(-1)}`,
       );
     }
-    if (record.gatewayRestarted)
-      log(`  wrangler restarted ${server.name}'s runtime during this phase (caches lost)`);
+    if (record.gatewayRestarted) log(`  ${server.name}'s runtime restarted during this phase (caches lost)`);
     return record;
   }
 

@@ -26,18 +26,12 @@ export interface GatewayProcessOptions {
    * rebuilds, restarting the worker, whenever a file there changes, which a long test run must not see.
    */
   bundle?: string;
-  /** Called with every line wrangler and the worker print (after the log file, if any). */
-  onLine?: (line: string) => void;
 }
 
 export interface GatewayProcess {
   name: string;
   url: string;
   port: number;
-  /** wrangler's pid, which is also the id of the process group of wrangler and its workerd children. */
-  pid: number | undefined;
-  /** wrangler's DevTools endpoint for the worker (its V8 inspector, relayed), e.g. for a CPU profile. */
-  inspectorUrl: string;
   /** The last lines printed, for error messages. */
   recentOutput(): string[];
   /** Stops wrangler and its workerd (the whole process group); safe to call twice. */
@@ -130,7 +124,6 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
     // Always drained: a full pipe would stall workerd's logging and with it the worker.
     createInterface({ input: stream }).on("line", (line) => {
       logFile?.write(`${line}\n`);
-      opts.onLine?.(line);
       recent.push(line);
       if (recent.length > KEPT_LINES) recent.shift();
     });
@@ -141,11 +134,9 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
     name: opts.name,
     url: `http://${HOST}:${port}`,
     port,
-    pid: child.pid,
-    inspectorUrl: `http://${HOST}:${inspectorPort}`,
     recentOutput: () => [...recent],
     stop() {
-      stopped ??= stopGroup(child).then(async () => {
+      stopped ??= stopProcessGroup(child).then(async () => {
         process.off("exit", killOnExit);
         await new Promise<void>((resolve) => (logFile ? logFile.end(resolve) : resolve()));
       });
@@ -189,7 +180,7 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /** SIGTERM to the group, SIGKILL after 5 s, then SIGKILL again for a workerd that outlived wrangler. */
-async function stopGroup(child: ChildProcess): Promise<void> {
+export async function stopProcessGroup(child: ChildProcess): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     signalGroup(child, "SIGTERM");
