@@ -8,11 +8,12 @@ import { hotPathRedis } from "../store/redis";
 import { prepareScripts } from "../store/scripts";
 import { activeBlock, forgetBlocks, rememberBlock } from "./blocks";
 import { extractApiKey } from "./credentials";
+import { admitLocally } from "./fallback-limiter";
 import { refillFromPostgres, remember, resolveKey } from "./key-resolver";
 import { checkLimits, type LimitOutcome, restateForPlan } from "./limiter";
 import { assertDeclaredBodySize, proxyToOrigin } from "./proxy";
 import { QUOTA_SCRIPT } from "./quota-script";
-import { rateLimitPolicy, rateLimitState } from "./ratelimit-headers";
+import { rateLimitPolicy, rateLimitState, windowName } from "./ratelimit-headers";
 import { REFUSAL_FLUSH_DELAY_MS, recordUsage, scheduleUsageFlush } from "./usage";
 
 const invalidKey = () =>
@@ -66,6 +67,8 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
 
   await prepareScripts(QUOTA_SCRIPT);
   let outcome: LimitOutcome | undefined;
+  /** The RateLimit header when the isolate decided alone (Redis failed, fail-open). */
+  let localState: string | undefined;
   try {
     outcome = await checkLimits(redis, { hash, key, account, plan, now });
   } catch (error) {
@@ -76,8 +79,30 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
         headers: { "Retry-After": "1" },
       });
     }
-    log.warn("rate limit check failed; admitting (RATE_LIMIT_FAIL_MODE=open)", { error, keyId: key.id });
-    c.set("outcome", "ok_unlimited");
+    const local = admitLocally(key.id, plan, now);
+    log.warn(
+      "rate limit check failed; applying the key's rate limit in this isolate (RATE_LIMIT_FAIL_MODE=open)",
+      {
+        error,
+        keyId: key.id,
+        admitted: local.admitted,
+      },
+    );
+    localState = `"${windowName(plan.rateLimit.windowSeconds)}";r=${local.remaining};t=${local.resetSeconds}`;
+    if (!local.admitted) {
+      c.set("outcome", "rate_limited_local");
+      recordUsage(key.id, account.id, "rate_limited", now);
+      waitUntil(scheduleUsageFlush(redis, log, REFUSAL_FLUSH_DELAY_MS));
+      throw new ApiError("rate_limited", {
+        detail: "Too many requests for this key. Retry after the number of seconds in Retry-After.",
+        headers: {
+          "Retry-After": String(local.resetSeconds),
+          "RateLimit-Policy": rateLimitPolicy(plan),
+          RateLimit: localState,
+        },
+      });
+    }
+    c.set("outcome", "ok_local");
   }
 
   if (outcome) {
@@ -115,6 +140,7 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
   const response = await proxyToOrigin(c.req.raw, config, identity, requestId);
   response.headers.set("RateLimit-Policy", rateLimitPolicy(plan));
   if (outcome) response.headers.set("RateLimit", rateLimitState(plan, outcome));
+  else if (localState) response.headers.set("RateLimit", localState);
   recordUsage(key.id, account.id, "ok", now);
   waitUntil(scheduleUsageFlush(redis, log));
   return response;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { monthWindow } from "../../src/gateway/month";
 import { plans } from "../../src/plans/plans";
 import { accountWithKey, admin, gateway, gatewayWith, problemOf, redis, withKey } from "./support";
@@ -116,4 +116,28 @@ describe("rate limits: Redis failing", () => {
     expect(closed.status).toBe(503);
     expect(closed.headers.get("Retry-After")).toBe("1");
   });
+
+  it("applies the key's rate limit in the isolate when fail-open admits without Redis", async () => {
+    const { key } = await accountWithKey("free");
+    expect((await gateway("/v1/hello", withKey(key))).status).toBe(200);
+    // The start of the next minute: the whole run below falls in one window of the local count.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Math.ceil(Date.now() / 60_000) * 60_000 + 1_000);
+    const down = { UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9", RATE_LIMIT_FAIL_MODE: "open" };
+    const statuses: number[] = [];
+    for (let i = 0; i < free.rateLimit.requests + 5; i++) {
+      statuses.push((await gatewayWith(down, "/v1/hello", withKey(key))).status);
+    }
+    expect(statuses.filter((status) => status === 200)).toHaveLength(free.rateLimit.requests);
+    expect(statuses.slice(free.rateLimit.requests)).toEqual(Array(5).fill(429));
+    const refused = await gatewayWith(down, "/v1/hello", withKey(key));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("Retry-After"))).toBe(59);
+    expect(remaining(refused.headers.get("RateLimit"), "minute")).toBe(0);
+    expect((await problemOf(refused)).type).toBe("/problems/rate-limited");
+  });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
 });

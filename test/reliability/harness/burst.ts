@@ -3,9 +3,14 @@ import { header, type Observed } from "./observed.ts";
 
 /** How a burst's answers split: admitted by the limiter, admitted without it (fail-open), refused... */
 export interface BurstTally {
-  /** 200 with a RateLimit header: the limiter counted and admitted it. */
+  /** 200 with a RateLimit header that has the month's quota: Redis's limiter counted and admitted it. */
   admitted: number;
-  /** 200 without a RateLimit header: the limit check failed and RATE_LIMIT_FAIL_MODE=open let it through. */
+  /**
+   * 200 whose RateLimit header has the window only: the limit check failed and RATE_LIMIT_FAIL_MODE=open
+   * applied the key's rate limit in the isolate (src/gateway/fallback-limiter.ts).
+   */
+  admittedLocally: number;
+  /** 200 without a RateLimit header: admitted with no limit applied at all. */
   admittedFailOpen: number;
   /** 502/504: past the limits (checked or not), then the origin failed or was too slow under the burst. */
   originErrors: number;
@@ -19,14 +24,15 @@ export interface BurstTally {
 
 /** Requests the limits did not stop, whatever happened after. */
 export function passedLimits(t: BurstTally): number {
-  return t.admitted + t.admittedFailOpen + t.originErrors;
+  return t.admitted + t.admittedLocally + t.admittedFailOpen + t.originErrors;
 }
 
 export function describeTally(t: BurstTally): string {
   const other = Object.entries(t.other).map(([status, n]) => `${n} x ${status}`);
   return [
     `${t.admitted} admitted`,
-    `${t.admittedFailOpen} admitted unchecked (fail-open)`,
+    `${t.admittedLocally} admitted by the isolate's own count (fail-open)`,
+    `${t.admittedFailOpen} admitted unchecked`,
     `${t.originErrors} past the limits then 502/504`,
     `${t.rateLimited} x 429 rate-limited`,
     `${t.quotaExceeded} x 429 quota`,
@@ -48,6 +54,7 @@ export async function burst(requests: Array<{ base: string; key: string }>, path
 export function tally(answers: Observed[]): BurstTally {
   const result: BurstTally = {
     admitted: 0,
+    admittedLocally: 0,
     admittedFailOpen: 0,
     originErrors: 0,
     rateLimited: 0,
@@ -58,7 +65,9 @@ export function tally(answers: Observed[]): BurstTally {
   };
   for (const answer of answers) {
     if (answer.status === 200) {
-      if (header(answer, "ratelimit")) result.admitted += 1;
+      const state = header(answer, "ratelimit");
+      if (state?.includes('"month"')) result.admitted += 1;
+      else if (state) result.admittedLocally += 1;
       else result.admittedFailOpen += 1;
     } else if (answer.status === 502 || answer.status === 504) {
       result.originErrors += 1;
