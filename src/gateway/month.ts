@@ -1,5 +1,21 @@
+export interface MonthWindow {
+  id: string;
+  startMs: number;
+  endMs: number;
+  expireAtMs: number;
+}
+
+/** The month of the last call: every request asks, and all but the first of a month get it back as is. */
+let last: Readonly<MonthWindow> | undefined;
+
 /** The UTC calendar month containing `now`: quotas reset when it ends. */
-export function monthWindow(now: number): { id: string; startMs: number; endMs: number; expireAtMs: number } {
+export function monthWindow(now: number): Readonly<MonthWindow> {
+  if (last && now >= last.startMs && now < last.endMs) return last;
+  last = Object.freeze(computeMonthWindow(now));
+  return last;
+}
+
+function computeMonthWindow(now: number): MonthWindow {
   const date = new Date(now);
   const startMs = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
   const endMs = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);

@@ -70,9 +70,15 @@ export function displayStart(key: string): string {
 
 /** Hex SHA-256 of the key: the only form in which a key is stored or used as a cache key. */
 export async function hashApiKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", ENCODER.encode(key)));
+  let hex = "";
+  for (const byte of digest) hex += HEX_BYTES[byte];
+  return hex;
 }
+
+// Every request hashes its key: a lookup table instead of formatting 32 bytes one by one.
+const ENCODER = new TextEncoder();
+const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
 /** Prefixed random ids (acct_..., key_...) that read well in logs and URLs. */
 export function newId(prefix: "acct" | "key"): string {
