@@ -5,6 +5,7 @@ import {
   ISOLATE_CACHE_ENTRIES,
   phaseId,
   QUIET,
+  REFUSAL_SETTLE_MS,
   SETTLE_MS,
   TARGET_LABELS,
   type Target,
@@ -274,7 +275,7 @@ function notes(result: BenchResult): string[] {
   const notes = [
     `Tiers: the plans define ${result.tiers.length} tiers (${result.tiers.join(", ")}); 10 tiers cannot be expressed without changing plans-as-code (src/plans/plans.ts), so the benchmark compares 1 tier with all ${result.tiers.length}.`,
     "Both workers are built once with `wrangler deploy --dry-run` (the production bundle) and run in workerd through Miniflare, one workerd each, without wrangler dev's proxy worker and DevTools log relay (which production does not have either); absolute figures are the local runtime's on this machine, where Redis, the Upstash bridge and the origin share the same cores, not Cloudflare's edge. The ratios compare like with like.",
-    `Counts: Redis round trips and commands at the Upstash bridge under the gateway's own tag, Postgres queries at the Neon proxy; each phase is a fixed number of requests and counters are read ${SETTLE_MS} ms after its last response, so deferred work (the usage flush) is included.`,
+    `Counts: Redis round trips and commands at the Upstash bridge under the gateway's own tag, Postgres queries at the Neon proxy; each phase is a fixed number of requests and counters are read ${SETTLE_MS} ms after its last response (${REFUSAL_SETTLE_MS} ms for refusals, whose counts wait longer), so deferred work (the usage flush) is included.`,
     `Blocked key: a free key held over its limit for the whole run; the isolate answers it from memory and lets one request a second ask Redis again. Its Redis round trips per second: ${blocked.join(", ")}.`,
     `Active keys: paced at ${result.options.scaleRate} req/s over ${result.options.scaleConnections} connections, because one pro key admits at most 200 req/s sustained (its burst refill) and all points are measured alike. Every set's key and account records are put in Redis first, exactly as the gateway published them for the "first use" keys (which it looked up in Postgres itself), as at steady state; isolate memory starts empty and each phase's warm-up visits the keys of sets within the cache's bound.`,
   ];

@@ -143,6 +143,8 @@ export const phaseId = {
 
 /** Time for after-response work (the usage flush is deferred 200 ms) to land before counters are read. */
 export const SETTLE_MS = 350;
+/** The same for refusals, whose counts wait for a blocked key's re-check or a 1.5 s flush (usage.ts). */
+export const REFUSAL_SETTLE_MS = 1_900;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -321,12 +323,13 @@ export async function runBench(
     opts: { cold?: boolean; server?: BenchWorker } = {},
   ) {
     const server = opts.server ?? gateway;
+    const settle = spec.keySet === "blocked" ? REFUSAL_SETTLE_MS : SETTLE_MS;
     let amount = spec.amount;
     if (!opts.cold) {
       const warmRate = await warmUp(spec);
       const rate = lastRate.get(id) ?? warmRate;
       amount ??= Math.round(Math.min(200_000, Math.max(spec.connections * 20, rate * options.durationSec)));
-      await sleep(SETTLE_MS);
+      await sleep(settle);
     }
     if (amount === undefined) throw new Error(`phase ${id}: no amount and no warm-up to size it`);
     await counters.reset();
@@ -337,7 +340,7 @@ export async function runBench(
     // stores' counts divide by exactly the requests that caused them.
     const sample = await load.run({ ...spec, amount, keepLatencies: true });
     const cpuMs = cpuSince(cpuBefore, cpuSnapshot(cpuGroups));
-    await sleep(SETTLE_MS);
+    await sleep(settle);
     const counts = await counters.read();
     const record: PhaseRecord = {
       id,
