@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { buildWorkerBundle, stopProcessGroup } from "../stack/gateway-process.ts";
-import { freePort } from "../stack/net.ts";
+import { buildWorkerBundle, exitText, stopProcessGroup } from "../stack/gateway-process.ts";
+import { freePort, waitForHttpOk } from "../stack/net.ts";
 
 export interface BenchWorkerOptions {
   /** For log lines and error messages, e.g. "gateway". */
@@ -42,7 +42,6 @@ export interface BenchWorker {
 const root = join(import.meta.dirname, "..", "..");
 const LAUNCHER = join(import.meta.dirname, "miniflare-launcher.ts");
 const HOST = "127.0.0.1";
-const READY_TIMEOUT_MS = 120_000;
 // Harmless offline noise: workerd cannot fetch Cloudflare's request.cf data.
 const NOISE = /Request\.cf|cf\.json|workers\.cloudflare\.com|GetAddrInfoReqWrap/;
 const WARNING = /"level":"(warn|error)"|\[ERROR\]|\[WARNING\]|✘|Uncaught|uncaught/;
@@ -115,30 +114,13 @@ export async function startBenchWorker(opts: BenchWorkerOptions): Promise<BenchW
     },
   };
   try {
-    await waitForReady(`${worker.url}${opts.readyPath}`, () => child.exitCode ?? child.signalCode);
+    await waitForHttpOk(`${worker.url}${opts.readyPath}`, () => exitText(child, "the launcher"));
   } catch (error) {
     await worker.stop();
     throw new Error(`${opts.name}: ${(error as Error).message}\n${recent.slice(-20).join("\n")}`);
   }
   opts.log(`${opts.name}: workerd (Miniflare) on ${worker.url}`);
   return worker;
-}
-
-async function waitForReady(url: string, exited: () => number | string | null): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const code = exited();
-    if (code !== null) throw new Error(`the launcher exited (${code})`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      await response.arrayBuffer();
-      if (response.ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${url} did not answer 200 within ${READY_TIMEOUT_MS / 1000} s`);
 }
 
 function runtimePids(groupId: number | undefined): string {

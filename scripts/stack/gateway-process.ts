@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { freePort } from "./net.ts";
+import { freePort, waitForHttpOk } from "./net.ts";
 
 export interface GatewayProcessOptions {
   /** For messages, e.g. "gateway-a". */
@@ -42,7 +42,6 @@ const root = join(import.meta.dirname, "..", "..");
 const WRANGLER_BIN = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 const HOST = "127.0.0.1";
 const KEPT_LINES = 80;
-const READY_TIMEOUT_MS = 120_000;
 /** wrangler's and miniflare's own calls out (telemetry, the update check, Request.cf data): none. */
 const OFFLINE_ENV = {
   WRANGLER_SEND_METRICS: "false",
@@ -144,7 +143,9 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
     },
   };
   try {
-    await waitForReady(child, `${handle.url}${opts.readyPath ?? "/health"}`, opts.name);
+    await waitForHttpOk(`${handle.url}${opts.readyPath ?? "/health"}`, () =>
+      exitText(child, `${opts.name}: wrangler dev`),
+    );
   } catch (error) {
     await handle.stop();
     throw new Error(`${(error as Error).message}\n${recent.slice(-20).join("\n")}`);
@@ -152,22 +153,10 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
   return handle;
 }
 
-async function waitForReady(child: ChildProcess, url: string, name: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${name}: wrangler dev exited (${child.exitCode ?? child.signalCode})`);
-    }
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      await response.arrayBuffer();
-      if (response.ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${name}: ${url} did not answer 200 within ${READY_TIMEOUT_MS / 1000} s`);
+/** How the child ended (for an error message), or undefined while it runs. */
+export function exitText(child: ChildProcess, what: string): string | undefined {
+  if (child.exitCode === null && child.signalCode === null) return undefined;
+  return `${what} exited (${child.exitCode ?? child.signalCode})`;
 }
 
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {

@@ -44,3 +44,28 @@ export async function waitForPort(
   }
   throw new Error(`${what} did not start listening on ${host}:${port} within ${timeoutMs} ms`);
 }
+
+/**
+ * Polls `url` until it answers 200, or throws after the deadline, or at once when `exited()` says the
+ * process that should answer is gone (its text says how it ended).
+ */
+export async function waitForHttpOk(
+  url: string,
+  exited: () => string | undefined,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ended = exited();
+    if (ended !== undefined) throw new Error(ended);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await response.arrayBuffer();
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs / 1000} s`);
+}
