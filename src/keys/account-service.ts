@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
+import type { Database } from "../db/client";
 import { type Account, accounts } from "../db/schema/accounts";
 import { ApiError } from "../lib/errors";
 import type { TierId } from "../plans/plans";
@@ -16,6 +17,8 @@ import { isUniqueViolation, type KeyServiceDeps } from "./service-deps";
 export async function createAccount(
   deps: KeyServiceDeps,
   input: { email: string; tier: TierId; id?: string },
+  /** More writes that must stand or fall with the account (e.g. the portal's credentials). */
+  alongside?: (tx: Pick<Database, "insert">, account: Account) => Promise<unknown>,
 ): Promise<Account> {
   let account: Account | undefined;
   try {
@@ -33,6 +36,7 @@ export async function createAccount(
         targetId: row.id,
         data: { tier: row.tier },
       });
+      await alongside?.(tx, row);
       return row;
     });
   } catch (error) {

@@ -1,6 +1,8 @@
 import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { accounts } from "../../src/db/schema/accounts";
 import { portalCredentials } from "../../src/db/schema/portal-credentials";
+import { createAccount as createAccountRecord } from "../../src/keys/account-service";
 import { hashPassword, PASSWORD_ITERATIONS, verifyPassword } from "../../src/portal/auth/password-hash";
 import { sha256Hex } from "../../src/portal/auth/session-store";
 import { SIGN_UP_MIN_MS } from "../../src/portal/services/sign-in";
@@ -69,6 +71,24 @@ describe("portal: passwords", () => {
 });
 
 describe("portal: sign up, log in, log out", () => {
+  it("writes the account and its credentials in one transaction: a failure between them leaves neither", async () => {
+    const email = uniqueEmail();
+    await withDatabase(async (db) => {
+      const deps = {
+        db,
+        redis,
+        keyEnvironment: "test" as const,
+        actor: { type: "portal" as const, id: "test" },
+      };
+      const failing = createAccountRecord(deps, { email, tier: "free" }, async (tx, account) => {
+        await tx.insert(portalCredentials).values({ accountId: account.id, passwordHash: "x" });
+        throw new Error("the credentials step failed");
+      });
+      await expect(failing).rejects.toThrow("the credentials step failed");
+      expect(await db.select().from(accounts).where(eq(accounts.email, email))).toEqual([]);
+    });
+  });
+
   it("signs up (free tier, audited as the portal), logs in with a hardened session cookie, logs out", async () => {
     const client = portalClient();
     const email = uniqueEmail();

@@ -21,7 +21,7 @@ export async function findLogin(db: Database, email: string): Promise<LoginRecor
 
 /** Sets a password only where none exists yet: sign-up never overwrites someone's password. */
 export async function insertCredential(
-  db: Database,
+  db: Pick<Database, "insert">,
   accountId: string,
   passwordHash: string,
 ): Promise<boolean> {

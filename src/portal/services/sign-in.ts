@@ -40,16 +40,17 @@ export async function signUp(deps: SignInDeps, input: { email: string; password:
     // The developer signing up is the audit actor: the account's id is chosen here so it can be named.
     const accountId = newId("acct");
     try {
+      // The credentials in the account's own transaction: never an account nobody can log in to.
       await createAccount(
         { ...deps, actor: { type: "portal", id: accountId } },
         { id: accountId, email: input.email, tier: "free" },
+        (tx) => insertCredential(tx, accountId, passwordHash),
       );
     } catch (error) {
       // A concurrent sign-up with the same email won the race: the same neutral answer.
       if (error instanceof ApiError && error.code === "conflict") return;
       throw error;
     }
-    await insertCredential(deps.db, accountId, passwordHash);
     deps.log.info("portal sign-up", { accountId });
   } finally {
     const elapsed = Date.now() - started;
