@@ -1,3 +1,5 @@
+import { toHex } from "../lib/hex";
+
 /**
  * The signature an origin verifies to know a request came through the gateway with the identity it claims:
  *   X-Gateway-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>
@@ -52,6 +54,5 @@ export async function signatureHeader(
     await hmacKey(secret),
     new TextEncoder().encode(canonicalString(timestamp, identity)),
   );
-  const hex = [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-  return `t=${timestamp},v1=${hex}`;
+  return `t=${timestamp},v1=${toHex(mac)}`;
 }

@@ -1,3 +1,6 @@
+// With its extension: Node-side scripts and tests import this file too (native TypeScript needs it).
+import { toHex } from "../lib/hex.ts";
+
 /**
  * API key format: `gw_<env>_<32 random base62 chars><6-char base62 CRC32 checksum>`, like GitHub's tokens.
  * The checksum lets the edge refuse a mistyped or made-up key with no network call, and the readable prefix
@@ -70,15 +73,10 @@ export function displayStart(key: string): string {
 
 /** Hex SHA-256 of the key: the only form in which a key is stored or used as a cache key. */
 export async function hashApiKey(key: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", ENCODER.encode(key)));
-  let hex = "";
-  for (const byte of digest) hex += HEX_BYTES[byte];
-  return hex;
+  return toHex(await crypto.subtle.digest("SHA-256", ENCODER.encode(key)));
 }
 
-// Every request hashes its key: a lookup table instead of formatting 32 bytes one by one.
 const ENCODER = new TextEncoder();
-const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
 /** Prefixed random ids (acct_..., key_...) that read well in logs and URLs. */
 export function newId(prefix: "acct" | "key"): string {

@@ -1,3 +1,4 @@
+import { toHex } from "../lib/hex";
 import type { CommandBatch } from "./command-batch";
 
 export interface LuaScript {
@@ -10,7 +11,7 @@ const shas = new Map<string, string>();
 
 async function sha1Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return toHex(digest);
 }
 
 /** Computes the SHAs so evalScript can add EVALSHA synchronously, inside the current batch. */

@@ -1,4 +1,5 @@
 import type { Redis } from "@upstash/redis/cloudflare";
+import { toHex } from "../../lib/hex";
 import { redisKeys } from "../../store/layout";
 import { toBase64Url } from "./password-hash";
 
@@ -20,7 +21,7 @@ export function newSecret(): string {
 
 export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return toHex(digest);
 }
 
 const sessionKey = async (id: string) => redisKeys.portalSession(await sha256Hex(id));
