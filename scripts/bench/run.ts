@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { plans, tierIds } from "../../src/plans/plans.ts";
+import { plans } from "../../src/plans/plans.ts";
 import { startLocalStack } from "../stack/local-stack.ts";
 import { createDatabase, dropDatabase } from "../stack/migrate.ts";
 import { isListening } from "../stack/net.ts";
@@ -22,6 +22,7 @@ import { inspectorTarget, profileWorker, type WorkerProfile } from "./cpu-profil
 import { type LoadSpec, startLoadClient } from "./load-client.ts";
 import { type MachineInfo, machineInfo } from "./machine.ts";
 import { type PhaseRecord, pool, quantile, type Row } from "./stats.ts";
+import { prepareTieredProject } from "./tiered-build.ts";
 
 export interface BenchOptions {
   mode: "full" | "smoke";
@@ -39,6 +40,8 @@ export interface BenchOptions {
   /** Few: autocannon paces per second (each connection sends its share of a second at once), so this is
    * also the concurrency of those bursts. */
   scaleConnections: number;
+  /** Tiers in use in the tier phases (the project's plus generated ones: see tiered-build.ts). */
+  tierCount: number;
   /** Keys per tier of the tier phases (the one-tier set has as many keys as the all-tiers set). */
   keysPerTier: number;
   tierConnections: number;
@@ -63,6 +66,7 @@ export const FULL_OPTIONS: BenchOptions = {
   scaleKeyCounts: [1, 1_000, 100_000],
   scaleRate: 150,
   scaleConnections: 4,
+  tierCount: 10,
   keysPerTier: 150,
   tierConnections: 16,
   coldKeys: 200,
@@ -81,6 +85,7 @@ export const SMOKE_OPTIONS: BenchOptions = {
   scaleKeyCounts: [1, 100],
   scaleRate: 150,
   scaleConnections: 4,
+  tierCount: 10,
   keysPerTier: 20,
   tierConnections: 16,
   coldKeys: 20,
@@ -96,6 +101,8 @@ export const TARGETS = ["origin", "passthrough", "gateway", "blocked"] as const;
  * request, which production ships to its log pipeline too (see docs/BENCHMARK.md).
  */
 export const QUIET = "quiet" as const;
+/** The gateway built with extra tiers (tiered-build.ts), which the tier phases run against. */
+export const TIERED = "gateway, many tiers";
 export type Target = (typeof TARGETS)[number] | typeof QUIET;
 
 export const TARGET_LABELS: Record<Target, string> = {
@@ -187,7 +194,8 @@ export async function runBench(
   };
 
   // Keys first (Postgres in bulk), so the workers start while nothing else competes for the CPU.
-  const keys = await makeKeySets(options);
+  const tiered = prepareTieredProject(root, join(stateDir, "tiered-project"), options.tierCount);
+  const keys = await makeKeySets(options, tiered.tiers);
   await insertKeys(databaseUrl, Object.values(keys).flat());
   log(`keys: ${Object.values(keys).flat().length} keys and accounts inserted into Postgres`);
 
@@ -241,6 +249,14 @@ export async function runBench(
         }).then(started)
       : undefined,
     startBenchWorker({
+      name: `gateway, ${options.tierCount} tiers`,
+      config: tiered.config,
+      vars: gatewayVars,
+      stateDir: join(stateDir, "gateway-tiered"),
+      readyPath: "/health",
+      log,
+    }).then(started),
+    startBenchWorker({
       name: "bare proxy",
       config: passthroughConfig,
       vars: { ORIGIN_URL: stack.origin.url },
@@ -251,15 +267,16 @@ export async function runBench(
   ]);
   const failed = workers.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
-  const [gateway, quiet, passthrough] = workers.map((result) =>
+  const [gateway, quiet, tieredGateway, passthrough] = workers.map((result) =>
     result.status === "fulfilled" ? result.value : undefined,
-  ) as [BenchWorker, BenchWorker | undefined, BenchWorker];
+  ) as [BenchWorker, BenchWorker | undefined, BenchWorker, BenchWorker];
   const load = startLoadClient();
   cleanup.add("load generator", () => load.close());
   const cpuGroups: CpuGroup[] = [
     ...workerGroups("gateway", gateway.pid),
     ...(quiet ? workerGroups(QUIET, quiet.pid) : []),
     ...workerGroups("bare proxy", passthrough.pid),
+    ...workerGroups(TIERED, tieredGateway.pid),
     processGroup("bench process (origin, bridge, Neon proxy)", process.pid),
     processGroup("redis-server", stack.redis?.process?.pid),
     processGroup("load generator", load.pid),
@@ -445,12 +462,18 @@ export async function runBench(
         amount: Math.round(options.scaleRate * options.durationSec),
       });
     }
-    for (const tierCount of rotate([1, tierIds.length], round)) {
-      await measure(phaseId.tiers(tierCount), round, {
-        url: urls.gateway,
-        connections: options.tierConnections,
-        keySet: phaseId.tiers(tierCount),
-      });
+    // Both on the many-tier build, so the only difference between the two is how many tiers are in use.
+    for (const tierCount of rotate([1, options.tierCount], round)) {
+      await measure(
+        phaseId.tiers(tierCount),
+        round,
+        {
+          url: `${tieredGateway.url}/v1/hello`,
+          connections: options.tierConnections,
+          keySet: phaseId.tiers(tierCount),
+        },
+        { server: tieredGateway },
+      );
     }
   }
 
@@ -460,7 +483,7 @@ export async function runBench(
     mode: options.mode,
     machine,
     options: withoutUrl(options),
-    tiers: [...tierIds],
+    tiers: tiered.tiers,
     rows: Object.fromEntries(ids.map((id) => [id, pool(id, phases)])),
     coldRowId: phaseId.cold(options.coldKeys),
     profile,
@@ -485,16 +508,16 @@ export async function runBench(
  * rate-limited, the scaling sets (pro), and the tier sets: as many pro keys as the all-tiers set, which
  * interleaves the tiers so round robin alternates them.
  */
-async function makeKeySets(options: BenchOptions): Promise<Record<string, BenchKey[]>> {
+async function makeKeySets(options: BenchOptions, tiers: string[]): Promise<Record<string, BenchKey[]>> {
   const sets: Record<string, BenchKey[]> = {
     main: await makeKeys(options.mainKeys, "pro"),
     blocked: await makeKeys(1, "free"),
     cold: await makeKeys(options.coldKeys, "pro"),
   };
   for (const count of options.scaleKeyCounts) sets[phaseId.keys(count)] = await makeKeys(count, "pro");
-  sets[phaseId.tiers(1)] = await makeKeys(options.keysPerTier * tierIds.length, "pro");
-  const perTier = await Promise.all(tierIds.map((tier) => makeKeys(options.keysPerTier, tier)));
-  sets[phaseId.tiers(tierIds.length)] =
+  sets[phaseId.tiers(1)] = await makeKeys(options.keysPerTier * tiers.length, "pro");
+  const perTier = await Promise.all(tiers.map((tier) => makeKeys(options.keysPerTier, tier)));
+  sets[phaseId.tiers(tiers.length)] =
     perTier[0]?.flatMap((_, i) => perTier.map((set) => set[i] as BenchKey)) ?? [];
   return sets;
 }
