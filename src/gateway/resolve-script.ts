@@ -5,6 +5,9 @@ import type { LuaScript } from "../store/scripts";
  * account id is inside the key record, so two GETs would otherwise follow one another.
  * KEYS[1] the key record; ARGV[1] the account records' key prefix (see redisKeys.account).
  * Returns {key record or nil, account record or nil}, both as stored (JSON).
+ * The account key cannot be declared in KEYS (its id is inside the key record). Upstash allows that for
+ * scripts without the `allow-key-locking` flag, which run under its global lock (a lookup this short holds it
+ * for microseconds); a Redis Cluster would need the two keys in one hash slot.
  */
 export const RESOLVE_SCRIPT: LuaScript = {
   name: "resolve-key",
