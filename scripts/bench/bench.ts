@@ -3,18 +3,22 @@
 // concurrency, few keys, and it fails when the counters are not sane.
 // Options: --smoke, --rounds N, --duration SECONDS, --concurrencies 1,16,64, --no-write (do not update
 // docs/), --json-out FILE, --profile / --no-profile (a CPU profile of the gateway; full runs only by default),
-// --exit-with-stdin (stop and clean up when standard input closes: the caller, e.g. a test, is gone).
+// --exit-with-stdin (stop and clean up when standard input closes: the caller, e.g. a test, is gone),
+// --compare A.json B.json ... (print saved runs side by side, run nothing).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createCleanup } from "./cleanup.ts";
+import { renderComparison } from "./compare.ts";
 import { renderText, writeDocs } from "./report.ts";
 import { FULL_OPTIONS, runBench, SMOKE_OPTIONS } from "./run.ts";
 import { smokeProblems } from "./smoke-checks.ts";
 
 const root = join(import.meta.dirname, "..", "..");
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
+    compare: { type: "boolean", default: false },
     smoke: { type: "boolean", default: false },
     rounds: { type: "string" },
     duration: { type: "string" },
@@ -26,6 +30,11 @@ const { values } = parseArgs({
     "exit-with-stdin": { type: "boolean", default: false },
   },
 });
+if (values.compare) {
+  if (positionals.length < 2) throw new Error("--compare needs two or more saved runs (docs/bench/*.json)");
+  console.log(renderComparison(positionals));
+  process.exit(0);
+}
 const options = { ...(values.smoke ? SMOKE_OPTIONS : FULL_OPTIONS) };
 if (values.rounds) options.rounds = Math.max(1, Number(values.rounds));
 if (values.duration) options.durationSec = Math.max(0.5, Number(values.duration));

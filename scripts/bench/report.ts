@@ -13,7 +13,7 @@ import {
 import type { Row } from "./stats.ts";
 import { checkTargets, comparisons, perSecond, signed } from "./targets.ts";
 
-interface Table {
+export interface Table {
   title: string;
   head: string[];
   /** Columns aligned right (numbers). */
@@ -318,21 +318,22 @@ function tables(result: BenchResult): Table[] {
 
 export function renderText(result: BenchResult): string {
   const out = [`Machine: ${machineLine(result)}`, ""];
-  for (const table of tables(result)) {
-    const widths = table.head.map((head, i) =>
-      Math.max(head.length, ...table.rows.map((row) => (row[i] ?? "").length)),
-    );
-    const line = (cells: string[]) =>
-      cells
-        .map((cell, i) => (table.right[i] ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
-        .join("  ")
-        .trimEnd();
-    out.push(table.title, line(table.head), line(widths.map((w) => "-".repeat(w))));
-    for (const row of table.rows) out.push(line(row));
-    out.push("");
-  }
+  for (const table of tables(result)) out.push(...textTable(table), "");
   out.push(...notes(result).map((note) => `- ${note}`));
   return out.join("\n");
+}
+
+/** A table as aligned plain-text lines: title, head, rule, rows. */
+export function textTable(table: Table): string[] {
+  const widths = table.head.map((head, i) =>
+    Math.max(head.length, ...table.rows.map((row) => (row[i] ?? "").length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (table.right[i] ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [table.title, line(table.head), line(widths.map((w) => "-".repeat(w))), ...table.rows.map(line)];
 }
 
 export function renderMarkdown(result: BenchResult, jsonPath: string): string {

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { renderComparison } from "../../scripts/bench/compare.ts";
 import type { BenchResult } from "../../scripts/bench/run.ts";
 
 /**
@@ -90,5 +91,12 @@ describe("npm run bench -- --smoke", () => {
       expect(tiers.totals.pgQueries).toBe(0);
     }
     expect(output).toMatch(/10 tiers \(free, basic, pro \+ 7 generated\)/);
+
+    // A saved run compares with itself: the same ratio in both columns, read from the JSON it wrote.
+    const ratio = (row(`gateway@16`).reqPerSec / row(`passthrough@16`).reqPerSec).toFixed(2);
+    const line = renderComparison([jsonPath, jsonPath])
+      .split("\n")
+      .find((text) => text.startsWith("gateway req/s vs bare, c=16"));
+    expect(line?.split(/\s{2,}/).slice(1)).toEqual([`${ratio}x`, `${ratio}x`]);
   });
 });
