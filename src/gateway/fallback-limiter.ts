@@ -4,8 +4,8 @@ import type { Plan } from "../plans/plans";
 /**
  * What RATE_LIMIT_FAIL_MODE=open falls back to when Redis cannot decide in time (down, or slower than
  * RATE_LIMIT_TIMEOUT_MS): the key's own rate limit, counted in this isolate alone, in fixed windows.
- * Degraded on purpose: each isolate admits up to the limit by itself and the monthly quota is not counted,
- * but a client hammering through an outage, or a burst that makes the checks time out, is no longer
+ * Degraded on purpose: each isolate admits up to the limit by itself and the monthly quota is not checked
+ * (what is admitted is charged to it later, usage.ts), but a client hammering through an outage, or a burst that makes the checks time out, is no longer
  * admitted unchecked.
  */
 interface LocalWindow {

@@ -4,6 +4,7 @@ import { type AccountRecord, type KeyRecord, keyRefusal } from "../keys/records"
 import type { AppEnv } from "../lib/context";
 import { ApiError, problemResponse } from "../lib/errors";
 import { planFor } from "../plans/plans";
+import { redisKeys } from "../store/layout";
 import { hotPathRedis } from "../store/redis";
 import { prepareScripts } from "../store/scripts";
 import { activeBlock, forgetBlocks, rememberBlock } from "./blocks";
@@ -11,10 +12,11 @@ import { extractApiKey } from "./credentials";
 import { admitLocally } from "./fallback-limiter";
 import { refillFromPostgres, remember, resolveKey } from "./key-resolver";
 import { checkLimits, type LimitOutcome, restateForPlan } from "./limiter";
+import { monthWindow } from "./month";
 import { assertDeclaredBodySize, proxyToOrigin } from "./proxy";
 import { QUOTA_SCRIPT } from "./quota-script";
 import { rateLimitPolicy, rateLimitState, windowName } from "./ratelimit-headers";
-import { REFUSAL_FLUSH_DELAY_MS, recordUsage, scheduleUsageFlush } from "./usage";
+import { deferQuotaCharge, REFUSAL_FLUSH_DELAY_MS, recordUsage, scheduleUsageFlush } from "./usage";
 
 const invalidKey = () =>
   new ApiError("invalid_key", {
@@ -103,6 +105,9 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
       });
     }
     c.set("outcome", "ok_local");
+    // Redis did not count it against the month's quota: the next batch that reaches Redis will.
+    const month = monthWindow(now);
+    deferQuotaCharge(redisKeys.quota(account.id, month.id), month.expireAtMs);
   }
 
   if (outcome) {

@@ -155,7 +155,7 @@ export async function checkLimits(redis: Redis, input: LimitInput): Promise<Limi
     outcome.retryAfter = Math.max(...waits);
     // The quota counted this request before the limiter refused it; the unit goes back in a later round
     // trip (the next request's, or the usage flush), not one of its own.
-    deferQuotaRefund(quotaKey);
+    deferQuotaRefund(quotaKey, month.expireAtMs);
   }
   return outcome;
 }

@@ -5,7 +5,7 @@ import { CommandBatch } from "../store/command-batch";
 import { redisKeys } from "../store/layout";
 
 /**
- * Usage counters, last-used times and quota refunds, kept in isolate memory and written to Redis by riding
+ * Usage counters, last-used times and quota corrections, kept in isolate memory and written to Redis by riding
  * along in the NEXT request's rate-limit round trip, so metering costs no round trip of its own at steady
  * state. When no request follows within FLUSH_DELAY_MS, the request that produced them flushes them itself
  * (after its response, in waitUntil). A failed write puts them back, so nothing is lost to a Redis hiccup.
@@ -25,8 +25,17 @@ const USAGE_RETENTION_SECONDS = 40 * 24 * 60 * 60;
 
 const pendingCounts = new Map<string, number>();
 const pendingLastUsed = new Map<string, number>();
-/** Quota units counted for requests the rate limiter then refused, by quota key: given back later. */
-const pendingRefunds = new Map<string, number>();
+/**
+ * Corrections to monthly quota counters, by quota key: -1 for a unit counted for a request the rate limiter
+ * then refused, +1 for a request admitted while Redis could not count it (fail-open). `expireAtMs` is the
+ * counter's expiry (as the quota script sets it), in case a correction is the first write of its month.
+ */
+const pendingQuota = new Map<string, { delta: number; expireAtMs: number }>();
+
+function correctQuota(quotaKey: string, delta: number, expireAtMs: number): void {
+  const current = pendingQuota.get(quotaKey);
+  pendingQuota.set(quotaKey, { delta: (current?.delta ?? 0) + delta, expireAtMs });
+}
 /** How many times pending writes left with a batch: a change means requests are carrying them. */
 let drains = 0;
 const expirySetForDay = new Set<string>();
@@ -50,12 +59,20 @@ export function recordUsage(keyId: string, accountId: string, outcome: UsageOutc
  * Gives back the quota unit the quota script counted for a request the rate limiter refused, in a later
  * round trip. Until then the quota is one unit stricter, never looser.
  */
-export function deferQuotaRefund(quotaKey: string): void {
-  pendingRefunds.set(quotaKey, (pendingRefunds.get(quotaKey) ?? 0) + 1);
+export function deferQuotaRefund(quotaKey: string, expireAtMs: number): void {
+  correctQuota(quotaKey, -1, expireAtMs);
+}
+
+/**
+ * Counts a request admitted without Redis (fail-open) against its monthly quota once Redis answers again,
+ * so an outage does not hand out quota for free.
+ */
+export function deferQuotaCharge(quotaKey: string, expireAtMs: number): void {
+  correctQuota(quotaKey, 1, expireAtMs);
 }
 
 export function hasPendingUsage(): boolean {
-  return pendingCounts.size > 0 || pendingLastUsed.size > 0 || pendingRefunds.size > 0;
+  return pendingCounts.size > 0 || pendingLastUsed.size > 0 || pendingQuota.size > 0;
 }
 
 /**
@@ -66,10 +83,10 @@ export function drainUsageInto(batch: CommandBatch): () => void {
   if (!hasPendingUsage()) return () => {};
   const counts = new Map(pendingCounts);
   const lastUsed = new Map(pendingLastUsed);
-  const refunds = new Map(pendingRefunds);
+  const quota = new Map(pendingQuota);
   pendingCounts.clear();
   pendingLastUsed.clear();
-  pendingRefunds.clear();
+  pendingQuota.clear();
   drains++;
   const byDay = new Map<string, Record<string, number>>();
   for (const [slot, count] of counts) {
@@ -91,12 +108,13 @@ export function drainUsageInto(batch: CommandBatch): () => void {
   if (lastUsed.size > 0) {
     void batch.add((p) => p.hset(redisKeys.lastUsed, Object.fromEntries(lastUsed))).catch(() => {});
   }
-  for (const [quotaKey, units] of refunds) {
-    void batch.add((p) => p.decrby(quotaKey, units)).catch(() => {});
+  for (const [quotaKey, { delta, expireAtMs }] of quota) {
+    if (delta === 0) continue;
+    void batch.add((p) => p.incrby(quotaKey, delta)).catch(() => {});
+    void batch.add((p) => p.pexpireat(quotaKey, expireAtMs)).catch(() => {});
   }
   return () => {
-    for (const [quotaKey, units] of refunds)
-      pendingRefunds.set(quotaKey, (pendingRefunds.get(quotaKey) ?? 0) + units);
+    for (const [quotaKey, { delta, expireAtMs }] of quota) correctQuota(quotaKey, delta, expireAtMs);
     for (const [slot, count] of counts) pendingCounts.set(slot, (pendingCounts.get(slot) ?? 0) + count);
     for (const [keyId, at] of lastUsed)
       pendingLastUsed.set(keyId, Math.max(at, pendingLastUsed.get(keyId) ?? 0));

@@ -117,8 +117,9 @@ describe("rate limits: Redis failing", () => {
     expect(closed.headers.get("Retry-After")).toBe("1");
   });
 
-  it("applies the key's rate limit in the isolate when fail-open admits without Redis", async () => {
-    const { key } = await accountWithKey("free");
+  it("applies the key's rate limit in the isolate when fail-open admits without Redis, and charges the quota later", async () => {
+    const { key, account } = await accountWithKey("free");
+    const warmedUpAt = Date.now();
     expect((await gateway("/v1/hello", withKey(key))).status).toBe(200);
     // The start of the next minute: the whole run below falls in one window of the local count.
     vi.useFakeTimers({ toFake: ["Date"] });
@@ -135,6 +136,13 @@ describe("rate limits: Redis failing", () => {
     expect(Number(refused.headers.get("Retry-After"))).toBe(59);
     expect(remaining(refused.headers.get("RateLimit"), "minute")).toBe(0);
     expect((await problemOf(refused)).type).toBe("/problems/rate-limited");
+
+    // Redis back: the next request's batch charges the month's quota with what the outage admitted.
+    const warmUpMonth = monthWindow(warmedUpAt).id;
+    const month = monthWindow(Date.now()).id;
+    expect((await gateway("/v1/hello", withKey(key))).status).toBe(200);
+    const counted = Number(await redis.get(`gw:quota:${account.id}:${month}`));
+    expect(counted).toBe(free.rateLimit.requests + 1 + (warmUpMonth === month ? 1 : 0));
   });
 });
 
