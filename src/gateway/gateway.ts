@@ -4,19 +4,17 @@ import { type AccountRecord, type KeyRecord, keyRefusal } from "../keys/records"
 import type { AppEnv } from "../lib/context";
 import { ApiError, problemResponse } from "../lib/errors";
 import { planFor } from "../plans/plans";
-import { redisKeys } from "../store/layout";
 import { hotPathRedis } from "../store/redis";
 import { prepareScripts } from "../store/scripts";
 import { activeBlock, forgetBlocks, rememberBlock } from "./blocks";
 import { extractApiKey } from "./credentials";
-import { admitLocally } from "./fallback-limiter";
 import { refillFromPostgres, remember, resolveKey } from "./key-resolver";
+import { decideWithoutRedis } from "./limit-failure";
 import { checkLimits, type LimitOutcome, restateForPlan } from "./limiter";
-import { monthWindow } from "./month";
 import { assertDeclaredBodySize, proxyToOrigin } from "./proxy";
 import { QUOTA_SCRIPT } from "./quota-script";
-import { rateLimitPolicy, rateLimitState, windowName } from "./ratelimit-headers";
-import { deferQuotaCharge, REFUSAL_FLUSH_DELAY_MS, recordUsage, scheduleUsageFlush } from "./usage";
+import { rateLimitPolicy, rateLimitState } from "./ratelimit-headers";
+import { REFUSAL_FLUSH_DELAY_MS, recordUsage, scheduleUsageFlush } from "./usage";
 
 const invalidKey = () =>
   new ApiError("invalid_key", {
@@ -74,40 +72,7 @@ export async function handleApiRequest(c: Context<AppEnv>): Promise<Response> {
   try {
     outcome = await checkLimits(redis, { hash, key, account, plan, now });
   } catch (error) {
-    if (config.rateLimitFailMode === "closed") {
-      log.error("rate limit check failed; refusing (RATE_LIMIT_FAIL_MODE=closed)", { error, keyId: key.id });
-      throw new ApiError("unavailable", {
-        detail: "Limits could not be checked right now. Retry shortly.",
-        headers: { "Retry-After": "1" },
-      });
-    }
-    const local = admitLocally(key.id, plan, now);
-    log.warn(
-      "rate limit check failed; applying the key's rate limit in this isolate (RATE_LIMIT_FAIL_MODE=open)",
-      {
-        error,
-        keyId: key.id,
-        admitted: local.admitted,
-      },
-    );
-    localState = `"${windowName(plan.rateLimit.windowSeconds)}";r=${local.remaining};t=${local.resetSeconds}`;
-    if (!local.admitted) {
-      c.set("outcome", "rate_limited_local");
-      recordUsage(key.id, account.id, "rate_limited", now);
-      waitUntil(scheduleUsageFlush(redis, log, REFUSAL_FLUSH_DELAY_MS));
-      throw new ApiError("rate_limited", {
-        detail: "Too many requests for this key. Retry after the number of seconds in Retry-After.",
-        headers: {
-          "Retry-After": String(local.resetSeconds),
-          "RateLimit-Policy": rateLimitPolicy(plan),
-          RateLimit: localState,
-        },
-      });
-    }
-    c.set("outcome", "ok_local");
-    // Redis did not count it against the month's quota: the next batch that reaches Redis will.
-    const month = monthWindow(now);
-    deferQuotaCharge(redisKeys.quota(account.id, month.id), month.expireAtMs);
+    localState = decideWithoutRedis(c, { error, key, account, plan, now });
   }
 
   if (outcome) {
