@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { buildWorkerBundle, exitText, stopProcessGroup } from "../stack/gateway-process.ts";
+import { buildWorkerBundle, exitText, signalGroup, stopProcessGroup } from "../stack/gateway-process.ts";
 import { freePort, waitForHttpOk } from "../stack/net.ts";
+import { groupMembers } from "./cpu.ts";
 
 export interface BenchWorkerOptions {
   /** For log lines and error messages, e.g. "gateway". */
@@ -67,18 +68,13 @@ export async function startBenchWorker(opts: BenchWorkerOptions): Promise<BenchW
     port,
     inspectorPort,
   };
-  const child = spawn(process.execPath, [LAUNCHER, JSON.stringify(spec)], {
+  const child = spawn(process.execPath, [LAUNCHER], {
     cwd: root,
     detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
   });
-  const killOnExit = () => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // gone already
-    }
-  };
+  child.stdin.end(JSON.stringify(spec));
+  const killOnExit = () => signalGroup(child, "SIGKILL");
   process.once("exit", killOnExit);
 
   const recent: string[] = [];
@@ -103,7 +99,7 @@ export async function startBenchWorker(opts: BenchWorkerOptions): Promise<BenchW
     pid: child.pid,
     inspectorUrl: `http://${HOST}:${inspectorPort}`,
     bundlePath,
-    runtimePids: () => runtimePids(child.pid),
+    runtimePids: () => groupMembers(child.pid, "workerd").join(","),
     warnings: () => warnings,
     recentWarnings: () => [...warningLines],
     stop() {
@@ -121,18 +117,4 @@ export async function startBenchWorker(opts: BenchWorkerOptions): Promise<BenchW
   }
   opts.log(`${opts.name}: workerd (Miniflare) on ${worker.url}`);
   return worker;
-}
-
-function runtimePids(groupId: number | undefined): string {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) === groupId && stat.includes("(workerd)")) pids.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids.sort((a, b) => a - b).join(",");
 }

@@ -53,6 +53,14 @@ function allProcesses(): ProcStat[] {
   return out;
 }
 
+/** The pids of `comm` processes (e.g. "workerd") in process group `groupId`, sorted. */
+export function groupMembers(groupId: number | undefined, comm: string): number[] {
+  return allProcesses()
+    .filter((p) => p.pgrp === groupId && p.comm === comm)
+    .map((p) => p.pid)
+    .sort((a, b) => a - b);
+}
+
 /**
  * The groups of one worker's process group: its workerd, and the Node launcher (Miniflare) that started it
  * and receives its log lines, as a production runtime's log pipeline would.

@@ -159,7 +159,7 @@ export function exitText(child: ChildProcess, what: string): string | undefined 
   return `${what} exited (${child.exitCode ?? child.signalCode})`;
 }
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
   try {
     process.kill(-child.pid, signal);
