@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import { connect, isIPv6, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
+import { listen } from "./net.ts";
 import { PgMessageScanner } from "./pg-wire.ts";
 
 export interface NeonWsProxyOptions {
@@ -83,17 +84,7 @@ export async function startNeonWsProxy(opts: NeonWsProxyOptions): Promise<NeonWs
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (!address || typeof address !== "object")
-    throw new Error("neon-ws-proxy: could not read the listening port");
-  const port = address.port;
+  const port = await listen(server, opts.port ?? 0, host);
 
   return {
     port,

@@ -1,4 +1,4 @@
-import { createServer, Socket } from "node:net";
+import { createServer, type Server, Socket } from "node:net";
 
 /** Asks the OS for a free TCP port on the loopback interface. */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
@@ -68,4 +68,19 @@ export async function waitForHttpOk(
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(`${url} did not answer 200 within ${timeoutMs / 1000} s`);
+}
+
+/** Starts `server` listening on host:port (0: a free one) and returns the port it got; rejects on error. */
+export async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (!address || typeof address !== "object")
+    throw new Error(`could not read the port listened on at ${host}`);
+  return address.port;
 }

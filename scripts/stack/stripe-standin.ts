@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { listen } from "./net.ts";
 
 /**
  * A local stand-in for the part of Stripe's API the gateway calls, because Stripe's servers cannot be reached
@@ -374,15 +375,7 @@ export async function startStripeStandin(opts: StripeStandinOptions = {}): Promi
       (error: unknown) => send(res, errorReply(error)),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = address && typeof address === "object" ? address.port : opts.port;
+  const port = await listen(server, opts.port ?? 0, host);
   baseUrl = `http://${host}:${port}`;
   return {
     url: baseUrl,

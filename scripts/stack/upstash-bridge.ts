@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { Redis, type RedisOptions, ReplyError } from "ioredis";
+import { listen } from "./net.ts";
 import { createScriptTranslator, type TranslatedCommand } from "./upstash-bridge-lua.ts";
 import {
   BadRequest,
@@ -208,20 +209,13 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
       reply({ status: 500, body: { error: `ERR bridge failure: ${messageOf(error)}` } }),
     );
   });
+  let port: number;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(opts.port ?? 0, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    port = await listen(server, opts.port ?? 0, host);
   } catch (error) {
     redis.disconnect();
     throw error;
   }
-  const address = server.address();
-  const port = address && typeof address === "object" ? address.port : opts.port;
 
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listen } from "../../../scripts/stack/net.ts";
 
 /** A dependency the suite can take away and give back: stop() and start() leave it on the same address. */
 export interface Switchable {
@@ -65,8 +65,7 @@ export async function startControlServer(opts: {
     if (kind === "read" && reader) return [200, reader(url.searchParams)];
     return [404, { error: "not found" }];
   }
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, 0, "127.0.0.1");
   return {
     url: `http://127.0.0.1:${port}`,
     token,

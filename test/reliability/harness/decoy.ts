@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:net";
+import { listen } from "../../../scripts/stack/net.ts";
 
 export interface Decoy {
   port: number;
@@ -17,10 +18,9 @@ export async function startDecoy(): Promise<Decoy> {
     hits += 1;
     socket.destroy();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
+  const port = await listen(server, 0, "127.0.0.1");
   return {
-    port: typeof address === "object" && address ? address.port : 0,
+    port,
     hits: () => hits,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

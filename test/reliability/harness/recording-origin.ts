@@ -1,8 +1,8 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { createDemoOriginApp } from "../../../scripts/stack/demo-origin.ts";
+import { listen } from "../../../scripts/stack/net.ts";
 import { ORIGIN_MARK } from "./observed.ts";
 
 /** One request as it reached the origin. */
@@ -60,16 +60,7 @@ export async function startRecordingOrigin(opts: { sharedSecret: string }): Prom
     void demo(req, res);
   };
   let server: Server = createServer(handler);
-  const listen = (port: number) =>
-    new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-  await listen(0);
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, 0, "127.0.0.1");
   const host = `127.0.0.1:${port}`;
   return {
     url: `http://${host}`,
@@ -85,7 +76,7 @@ export async function startRecordingOrigin(opts: { sharedSecret: string }): Prom
       }),
     async start() {
       server = createServer(handler);
-      await listen(port);
+      await listen(server, port, "127.0.0.1");
     },
   };
 }
