@@ -48,16 +48,19 @@ export const CreatedApiKeySchema = ApiKeySchema.extend({
   key: z.string().openapi({ description: "The key itself. Shown this once; only its hash is stored." }),
 }).openapi("CreatedApiKey");
 
+/** An optional expiry for a new key, as an ISO timestamp with offset; one in the past is refused. */
+export const FutureExpirySchema = z.iso
+  .datetime({ offset: true })
+  .optional()
+  .refine(
+    (value) => value === undefined || Date.parse(value) > Date.now(),
+    "expiresAt must be in the future",
+  );
+
 export const CreateKeySchema = z
   .object({
     name: z.string().trim().max(100).optional(),
-    expiresAt: z.iso
-      .datetime({ offset: true })
-      .optional()
-      .refine(
-        (value) => value === undefined || Date.parse(value) > Date.now(),
-        "expiresAt must be in the future",
-      ),
+    expiresAt: FutureExpirySchema,
   })
   .strict()
   .openapi("CreateApiKey");

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { ApiKeySchema, RotateKeySchema, UsageSchema } from "../../admin/admin.schemas";
+import { ApiKeySchema, FutureExpirySchema, RotateKeySchema, UsageSchema } from "../../admin/admin.schemas";
 import { ID_SHAPE } from "../../keys/key-format";
 import { tierIds } from "../../plans/plans";
 
@@ -52,13 +52,7 @@ export const PortalKeySchema = ApiKeySchema.omit({ accountId: true }).openapi("P
 export const CreatePortalKeySchema = z
   .object({
     name: z.string().trim().min(1).max(100).openapi({ example: "laptop" }),
-    expiresAt: z.iso
-      .datetime({ offset: true })
-      .optional()
-      .refine(
-        (value) => value === undefined || Date.parse(value) > Date.now(),
-        "expiresAt must be in the future",
-      ),
+    expiresAt: FutureExpirySchema,
   })
   .strict()
   .openapi("PortalCreateKey");
