@@ -37,6 +37,8 @@ export function rememberBlock(keyId: string, accountId: string, outcome: LimitOu
 
 /** Redis admitted a request of this key: whatever this isolate still holds against it is out of date. */
 export function forgetBlocks(keyId: string, accountId: string): void {
+  // Called on every admitted request: nothing to build or look up while no refusal is held at all.
+  if (blocks.size === 0) return;
   blocks.delete(quotaBlockKey(accountId));
   blocks.delete(rateBlockKey(keyId));
 }
