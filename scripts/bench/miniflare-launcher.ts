@@ -1,8 +1,8 @@
 // Runs one bundled worker in workerd through Miniflare (the runtime `wrangler dev` uses), without wrangler's
 // dev tooling: no proxy worker in front, no DevTools session relaying every console line to a terminal.
 // What is left is what production has, one workerd serving the worker, whose log lines go to its output.
-// Started by scripts/bench/bench-worker.ts as a process of its own; prints one JSON line
-// {"url": ...} when ready, and disposes of workerd on SIGTERM / SIGINT.
+// Started by scripts/bench/bench-worker.ts as a process of its own, which writes the launch spec (JSON) to its
+// standard input; prints one JSON line {"url": ...} when ready, and disposes of workerd on SIGTERM / SIGINT.
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
@@ -19,7 +19,8 @@ interface LaunchSpec {
   inspectorPort: number;
 }
 
-const spec = JSON.parse(process.argv[2] ?? "{}") as LaunchSpec;
+// On standard input, not the command line: the bindings include secrets, and argv is public to `ps`.
+const spec = JSON.parse(readFileSync(0, "utf8")) as LaunchSpec;
 const config = parse(readFileSync(spec.config, "utf8")) as {
   compatibility_date?: string;
   compatibility_flags?: string[];
