@@ -7,7 +7,7 @@ import { freePort, waitForHttpOk } from "./net.ts";
 export interface GatewayProcessOptions {
   /** For messages, e.g. "gateway-a". */
   name: string;
-  /** Every var and secret the worker gets, passed with --var: nothing is read from .dev.vars. */
+  /** Every var and secret the worker gets (an env file of the run's own: nothing is read from .dev.vars). */
   vars: Record<string, string>;
   /** A folder of its own (under .cache/) for --persist-to and the empty env file. */
   stateDir: string;
@@ -81,9 +81,10 @@ export async function buildWorkerBundle(
  */
 export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<GatewayProcess> {
   mkdirSync(opts.stateDir, { recursive: true });
-  // An explicit, empty env file keeps wrangler from loading the developer's .dev.vars.
-  const envFile = join(opts.stateDir, "empty.env");
-  writeFileSync(envFile, "");
+  // The worker's vars and secrets go in an env file of this run (owner-only), not on wrangler's command line,
+  // where `ps` would show them; an explicit file also keeps wrangler from loading the developer's .dev.vars.
+  const envFile = join(opts.stateDir, "worker.env");
+  writeFileSync(envFile, envFileText(opts.vars), { mode: 0o600 });
   const port = opts.port ?? (await freePort(HOST));
   // Two wranglers on the default inspector port would collide.
   const inspectorPort = await freePort(HOST);
@@ -106,7 +107,6 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
     "--show-interactive-dev-session=false",
     "--log-level",
     opts.logLevel ?? "info",
-    ...Object.entries(opts.vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
   ];
   const child = spawn(process.execPath, args, {
     cwd: root,
@@ -157,6 +157,19 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
 export function exitText(child: ChildProcess, what: string): string | undefined {
   if (child.exitCode === null && child.signalCode === null) return undefined;
   return `${what} exited (${child.exitCode ?? child.signalCode})`;
+}
+
+/**
+ * Dotenv lines, each value double-quoted. A value dotenv would not carry as is (quotes, backslashes, newlines,
+ * or `$`, which wrangler's dotenv-expand would substitute) is refused rather than silently changed.
+ */
+function envFileText(vars: Record<string, string>): string {
+  return Object.entries(vars)
+    .map(([key, value]) => {
+      if (/["\\\r\n$]/.test(value)) throw new Error(`${key}: its value cannot go in an env file as is`);
+      return `${key}="${value}"\n`;
+    })
+    .join("");
 }
 
 export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
