@@ -31,9 +31,17 @@ const { values, positionals } = parseArgs({
   },
 });
 if (values.compare) {
-  if (positionals.length < 2) throw new Error("--compare needs two or more saved runs (docs/bench/*.json)");
-  console.log(renderComparison(positionals));
-  process.exit(0);
+  if (positionals.length < 2) {
+    console.error("[bench] --compare needs two or more saved runs, e.g. docs/bench/*.json");
+    process.exit(2);
+  }
+  try {
+    console.log(renderComparison(positionals));
+    process.exit(0);
+  } catch (error) {
+    console.error(`[bench] cannot compare: ${(error as Error).message}`);
+    process.exit(2);
+  }
 }
 const options = { ...(values.smoke ? SMOKE_OPTIONS : FULL_OPTIONS) };
 if (values.rounds) options.rounds = Math.max(1, Number(values.rounds));
