@@ -6,6 +6,7 @@ import { createStripeWebhookRouter } from "./billing/stripe-webhook.index";
 import { createDocsRouter } from "./docs/docs.index";
 import type { OpenApiDocument } from "./docs/origin-document";
 import { handleApiRequest } from "./gateway/gateway";
+import { createGatewayState } from "./gateway/state";
 import { healthRouter } from "./health/health.index";
 import type { AppEnv } from "./lib/context";
 import { ApiError } from "./lib/errors";
@@ -44,6 +45,8 @@ const isUnderPrefix = (path: string, prefixes: string[]) =>
  * request context -> gateway-owned routes (health, docs, admin) -> proxied API prefixes -> 404.
  */
 export function createApp() {
+  // The data plane's memory of this isolate (leases, records, refusals, usage): one object, made once.
+  const gatewayState = createGatewayState();
   const app = new OpenAPIHono<AppEnv>(validation);
   app.use(requestContext());
   app.use(requestDatabase());
@@ -90,7 +93,7 @@ export function createApp() {
   });
   app.all("*", async (c) => {
     if (!isUnderPrefix(new URL(c.req.url).pathname, c.get("config").apiPrefixes)) return renderNotFound(c);
-    return handleApiRequest(c);
+    return handleApiRequest(c, gatewayState);
   });
 
   app.notFound(renderNotFound);

@@ -6,8 +6,8 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  /** Cron Triggers (wrangler.toml): key retirement, usage rollup, pruning. */
+  /** Cron Triggers (wrangler.toml): every minute the usage spool's replay; every five, every job. */
   async scheduled(controller, env, ctx) {
-    ctx.waitUntil(runScheduledJobs(env, new Date(controller.scheduledTime)));
+    ctx.waitUntil(runScheduledJobs(env, new Date(controller.scheduledTime), undefined, controller.cron));
   },
 } satisfies ExportedHandler<Bindings>;

@@ -1,29 +1,33 @@
 export interface MonthWindow {
+  /** YYYY-MM (UTC). */
   id: string;
+  /** Unix ms of the month's first and the next month's first instant (UTC). */
   startMs: number;
   endMs: number;
+  /** Unix ms at which the month's quota counter may expire: a week after the month, for late readers. */
   expireAtMs: number;
 }
 
-/** The month of the last call: every request asks, and all but the first of a month get it back as is. */
-let last: Readonly<MonthWindow> | undefined;
-
-/** The UTC calendar month containing `now`: quotas reset when it ends. */
-export function monthWindow(now: number): Readonly<MonthWindow> {
-  if (last && now >= last.startMs && now < last.endMs) return last;
-  last = Object.freeze(computeMonthWindow(now));
-  return last;
-}
-
-function computeMonthWindow(now: number): MonthWindow {
+/** The UTC calendar month containing `now` (unix ms): quotas reset when it ends. */
+export function monthWindow(now: number): MonthWindow {
   const date = new Date(now);
   const startMs = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
   const endMs = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
-  // Kept a week past the month so late rollups and support questions can still read it.
   return {
     id: new Date(startMs).toISOString().slice(0, 7),
     startMs,
     endMs,
     expireAtMs: endMs + 7 * 86_400_000,
   };
+}
+
+/** The month of the last call, kept: every request asks, and all but the first of a month get it as is. */
+export class MonthClock {
+  private last: Readonly<MonthWindow> | undefined;
+
+  at(now: number): Readonly<MonthWindow> {
+    if (this.last && now >= this.last.startMs && now < this.last.endMs) return this.last;
+    this.last = Object.freeze(monthWindow(now));
+    return this.last;
+  }
 }

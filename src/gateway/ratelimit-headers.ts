@@ -1,19 +1,23 @@
 import type { Plan } from "../plans/plans";
-import type { WindowState } from "./limiter";
+import type { WindowState } from "./limit-outcome";
+import type { MonthWindow } from "./month";
 
 /**
  * RateLimit-Policy and RateLimit headers of draft-ietf-httpapi-ratelimit-headers (structured-field lists):
  *   RateLimit-Policy: "minute";q=60;w=60, "month";q=10000;w=2592000
  *   RateLimit: "minute";r=41;t=23, "month";r=9958;t=1234567
  */
-const MONTH_SECONDS = 30 * 24 * 60 * 60;
 
 export function windowName(seconds: number): string {
   const names: Record<number, string> = { 1: "second", 60: "minute", 3600: "hour", 86400: "day" };
   return names[seconds] ?? `${seconds}s`;
 }
 
-export function rateLimitPolicy(plan: Plan): string {
+/**
+ * The policies of `plan`. The month's `w` is the length of the current UTC calendar month in seconds
+ * (2,419,200 to 2,678,400), the window the quota really resets on, so `t` never exceeds it.
+ */
+export function rateLimitPolicy(plan: Plan, month: MonthWindow): string {
   const policies = [
     `"${windowName(plan.rateLimit.windowSeconds)}";q=${plan.rateLimit.requests};w=${plan.rateLimit.windowSeconds}`,
   ];
@@ -21,7 +25,7 @@ export function rateLimitPolicy(plan: Plan): string {
     const refillSeconds = Math.max(1, Math.ceil(plan.burst.capacity / plan.burst.refillPerSecond));
     policies.push(`"burst";q=${plan.burst.capacity};w=${refillSeconds}`);
   }
-  policies.push(`"month";q=${plan.monthlyQuota};w=${MONTH_SECONDS}`);
+  policies.push(`"month";q=${plan.monthlyQuota};w=${(month.endMs - month.startMs) / 1000}`);
   return policies.join(", ");
 }
 

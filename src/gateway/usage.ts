@@ -1,166 +1,137 @@
-import type { Redis } from "@upstash/redis/cloudflare";
 import type { UsageOutcome } from "../db/schema/usage-daily";
-import type { Logger } from "../lib/log";
-import { CommandBatch } from "../store/command-batch";
+import { toHex } from "../lib/hex";
 import { redisKeys } from "../store/layout";
+import type { SealedBatch } from "../usage/usage-batch";
 
 /**
- * Usage counters, last-used times and quota corrections, kept in isolate memory and written to Redis by riding
- * along in the NEXT request's rate-limit round trip, so metering costs no round trip of its own at steady
- * state. When no request follows within FLUSH_DELAY_MS, the request that produced them flushes them itself
- * (after its response, in waitUntil). A failed write puts them back, so nothing is lost to a Redis hiccup.
+ * The isolate's usage ledger: request counts (by key, day, outcome and the tier the request was decided
+ * under), last-used times, quota charges of requests admitted without Redis, and leases that lapsed with
+ * tokens unused. Nothing here talks to Redis: the data plane takes sealed batches from it, sends them riding
+ * a lease call or a flush, and reports back.
+ *
+ * Exactly once: open counts are SEALED into a batch with a random id before they are sent; a batch is never
+ * changed afterwards, and Redis applies an id at most once (settle-script.ts). So a batch whose reply was
+ * late or lost is sent again, or handed to the durable spool, as the very same batch, never merged into
+ * newer counts: nothing is counted twice, and nothing is dropped while the isolate lives.
  */
-const FLUSH_DELAY_MS = 200;
-/**
- * After a refusal: longer than a blocked key's re-check interval (blocks.ts), so while a client keeps
- * hammering a blocked key, its counts ride the re-checks' batches and the timer adds no round trip.
- */
-export const REFUSAL_FLUSH_DELAY_MS = 1500;
-/**
- * How long one request's waitUntil may keep waiting for traffic to pause before it flushes anyway: well
- * under the 30 s the runtime grants work after a response, and under steady traffic one flush per this long.
- */
-const MAX_FLUSH_HOLD_MS = 10_000;
 const USAGE_RETENTION_SECONDS = 40 * 24 * 60 * 60;
-
-const pendingCounts = new Map<string, number>();
-const pendingLastUsed = new Map<string, number>();
-/**
- * Corrections to monthly quota counters, by quota key: -1 for a unit counted for a request the rate limiter
- * then refused, +1 for a request admitted while Redis could not count it (fail-open). `expireAtMs` is the
- * counter's expiry (as the quota script sets it), in case a correction is the first write of its month.
- */
-const pendingQuota = new Map<string, { delta: number; expireAtMs: number }>();
-
-function correctQuota(quotaKey: string, delta: number, expireAtMs: number): void {
-  const current = pendingQuota.get(quotaKey);
-  pendingQuota.set(quotaKey, { delta: (current?.delta ?? 0) + delta, expireAtMs });
-}
-/** How many times pending writes left with a batch: a change means requests are carrying them. */
-let drains = 0;
-const expirySetForDay = new Set<string>();
-/** A request has a flush scheduled: later requests' counts will go with it (or ride a batch before). */
-let flushDue = false;
-
 const SEPARATOR = "\n";
 
 export function utcDay(now: number): string {
   return new Date(now).toISOString().slice(0, 10);
 }
 
-/** Counts one request of `keyId` with its outcome. */
-export function recordUsage(keyId: string, accountId: string, outcome: UsageOutcome, now: number): void {
-  const slot = [utcDay(now), `${keyId}|${accountId}|${outcome}`].join(SEPARATOR);
-  pendingCounts.set(slot, (pendingCounts.get(slot) ?? 0) + 1);
-  if (outcome !== "auth") pendingLastUsed.set(keyId, Math.max(now, pendingLastUsed.get(keyId) ?? 0));
+/** The Redis field of one usage counter in a day hash: `${keyId}|${accountId}|${outcome}|${tier}`. */
+export function usageField(keyId: string, accountId: string, outcome: UsageOutcome, tier: string): string {
+  return `${keyId}|${accountId}|${outcome}|${tier}`;
 }
 
-/**
- * Gives back the quota unit the quota script counted for a request the rate limiter refused, in a later
- * round trip. Until then the quota is one unit stricter, never looser.
- */
-export function deferQuotaRefund(quotaKey: string, expireAtMs: number): void {
-  correctQuota(quotaKey, -1, expireAtMs);
-}
+export class UsageLedger {
+  private readonly counts = new Map<string, number>();
+  private readonly lastUsed = new Map<string, number>();
+  private readonly quotaCharges = new Map<string, { delta: number; expireAtMs: number }>();
+  private readonly lapsedLeases = new Map<string, number>();
+  /** Sealed and not yet confirmed by Redis nor handed to the spool: sent again as they are. */
+  private readonly unconfirmed = new Map<string, SealedBatch>();
+  /** Unix ms of the oldest open count, 0 when nothing is open. */
+  private openSince = 0;
+  /** How many times batches left with a round trip: a change means traffic is carrying them. */
+  carried = 0;
 
-/**
- * Counts a request admitted without Redis (fail-open) against its monthly quota once Redis answers again,
- * so an outage does not hand out quota for free.
- */
-export function deferQuotaCharge(quotaKey: string, expireAtMs: number): void {
-  correctQuota(quotaKey, 1, expireAtMs);
-}
-
-export function hasPendingUsage(): boolean {
-  return pendingCounts.size > 0 || pendingLastUsed.size > 0 || pendingQuota.size > 0;
-}
-
-/**
- * Moves everything pending into `batch`. Returns a function that puts it back, to call when the batch
- * fails.
- */
-export function drainUsageInto(batch: CommandBatch): () => void {
-  if (!hasPendingUsage()) return () => {};
-  const counts = new Map(pendingCounts);
-  const lastUsed = new Map(pendingLastUsed);
-  const quota = new Map(pendingQuota);
-  pendingCounts.clear();
-  pendingLastUsed.clear();
-  pendingQuota.clear();
-  drains++;
-  const byDay = new Map<string, Record<string, number>>();
-  for (const [slot, count] of counts) {
-    const [day, field] = slot.split(SEPARATOR) as [string, string];
-    const fields = byDay.get(day) ?? {};
-    fields[field] = count;
-    byDay.set(day, fields);
+  /** Counts one request of `keyId` with its outcome, under the tier it was decided with. */
+  record(keyId: string, accountId: string, outcome: UsageOutcome, tier: string, now: number): void {
+    const slot = `${utcDay(now)}${SEPARATOR}${usageField(keyId, accountId, outcome, tier)}`;
+    this.counts.set(slot, (this.counts.get(slot) ?? 0) + 1);
+    if (outcome !== "auth") this.lastUsed.set(keyId, Math.max(now, this.lastUsed.get(keyId) ?? 0));
+    this.opened(now);
   }
-  for (const [day, fields] of byDay) {
-    const key = redisKeys.usageDay(day);
-    for (const [field, count] of Object.entries(fields)) {
-      void batch.add((p) => p.hincrby(key, field, count)).catch(() => {});
+
+  /**
+   * Charges a request admitted while Redis could not count it (fail-open) to its monthly quota, so an
+   * outage does not hand out quota for free. `expireAtMs`: the counter's expiry, as the lease script sets it.
+   */
+  chargeQuota(quotaKey: string, expireAtMs: number, now: number): void {
+    const current = this.quotaCharges.get(quotaKey);
+    this.quotaCharges.set(quotaKey, { delta: (current?.delta ?? 0) + 1, expireAtMs });
+    this.opened(now);
+  }
+
+  /**
+   * A lease ended with `used` of its tokens handed out: Redis gives the rest back (a lease whose grant never
+   * arrived is returned with used = 0, which refunds it if Redis did grant it).
+   */
+  returnLease(leaseRecordKey: string, used: number, now: number): void {
+    this.lapsedLeases.set(leaseRecordKey, used);
+    this.opened(now);
+  }
+
+  /** Whether anything waits to be written: open counts or batches not yet confirmed. */
+  get pending(): boolean {
+    return this.openSince !== 0 || this.unconfirmed.size > 0;
+  }
+
+  /** Unix ms of the oldest open count, or undefined when nothing is open. */
+  get oldestOpen(): number | undefined {
+    return this.openSince === 0 ? undefined : this.openSince;
+  }
+
+  /**
+   * Seals what is open into a batch and returns every batch that waits for Redis, oldest first. Each must be
+   * reported back with confirm() or handedOff(); until then it stays here and is returned again.
+   */
+  takeBatches(now: number): SealedBatch[] {
+    const sealed = this.seal(now);
+    if (sealed) this.unconfirmed.set(sealed.id, sealed);
+    if (this.unconfirmed.size > 0) this.carried++;
+    return [...this.unconfirmed.values()];
+  }
+
+  /** Redis applied these batches (now, or an earlier attempt did). */
+  confirm(batches: readonly SealedBatch[]): void {
+    for (const batch of batches) this.unconfirmed.delete(batch.id);
+  }
+
+  /** These batches are durable elsewhere (the spool); the ledger forgets them. */
+  handedOff(batches: readonly SealedBatch[]): void {
+    this.confirm(batches);
+    this.spooled = true;
+  }
+
+  /**
+   * Whether this isolate spooled batches since it last replayed the spool: the first round trip that
+   * succeeds again replays it at once, rather than waiting for the minute's scheduled replay.
+   */
+  spooled = false;
+
+  private opened(now: number): void {
+    if (this.openSince === 0) this.openSince = now;
+  }
+
+  private seal(now: number): SealedBatch | undefined {
+    if (this.openSince === 0) return undefined;
+    const usage: Array<[string, string, number]> = [];
+    for (const [slot, count] of this.counts) {
+      const [day, field] = slot.split(SEPARATOR) as [string, string];
+      usage.push([redisKeys.usageDay(day), field, count]);
     }
-    if (!expirySetForDay.has(day)) {
-      expirySetForDay.add(day);
-      void batch.add((p) => p.expire(key, USAGE_RETENTION_SECONDS)).catch(() => expirySetForDay.delete(day));
-    }
+    const payload = {
+      u: usage,
+      e: USAGE_RETENTION_SECONDS,
+      k: redisKeys.lastUsed,
+      l: this.lastUsed.size > 0 ? Object.fromEntries(this.lastUsed) : undefined,
+      q: [...this.quotaCharges].map(([key, { delta, expireAtMs }]) => [key, delta, expireAtMs]),
+      r: [...this.lapsedLeases],
+    };
+    this.counts.clear();
+    this.lastUsed.clear();
+    this.quotaCharges.clear();
+    this.lapsedLeases.clear();
+    this.openSince = 0;
+    return { id: randomId(), payload: JSON.stringify(payload), sealedAt: now };
   }
-  if (lastUsed.size > 0) {
-    void batch.add((p) => p.hset(redisKeys.lastUsed, Object.fromEntries(lastUsed))).catch(() => {});
-  }
-  for (const [quotaKey, { delta, expireAtMs }] of quota) {
-    if (delta === 0) continue;
-    void batch.add((p) => p.incrby(quotaKey, delta)).catch(() => {});
-    void batch.add((p) => p.pexpireat(quotaKey, expireAtMs)).catch(() => {});
-  }
-  return () => {
-    for (const [quotaKey, { delta, expireAtMs }] of quota) correctQuota(quotaKey, delta, expireAtMs);
-    for (const [slot, count] of counts) pendingCounts.set(slot, (pendingCounts.get(slot) ?? 0) + count);
-    for (const [keyId, at] of lastUsed)
-      pendingLastUsed.set(keyId, Math.max(at, pendingLastUsed.get(keyId) ?? 0));
-  };
 }
 
-/**
- * Makes sure pending usage reaches Redis soon even if no other request comes: returns the promise to hand
- * to ctx.waitUntil. Each request gets its OWN promise (Workers cannot settle a promise of one request from
- * another): the first to arrive waits and flushes; the others, seeing a flush already due, add nothing.
- */
-export function scheduleUsageFlush(redis: Redis, log: Logger, delayMs = FLUSH_DELAY_MS): Promise<void> {
-  if (flushDue) return Promise.resolve();
-  flushDue = true;
-  return flushWhenQuiet(redis, delayMs)
-    .catch((error) => log.warn("usage flush failed; counts kept for the next try", { error }))
-    .finally(() => {
-      flushDue = false;
-    });
-}
-
-/**
- * Waits `delayMs`, then writes what is pending, unless a request's batch carried pending writes in the
- * meantime: traffic is flowing and the next batch will carry the rest, so it waits another period instead.
- * Under steady traffic the timer thus costs no round trip (at most one per MAX_FLUSH_HOLD_MS); it flushes
- * once traffic pauses. Counted in batches, not read off the clock, which Workers freeze during execution.
- */
-async function flushWhenQuiet(redis: Redis, delayMs: number): Promise<void> {
-  for (let waited = 0; ; waited += delayMs) {
-    const drainsBefore = drains;
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
-    if (!hasPendingUsage()) return;
-    if (drains === drainsBefore || waited + delayMs >= MAX_FLUSH_HOLD_MS) break;
-  }
-  await flushUsage(redis);
-}
-
-/** Writes everything pending now, in one round trip (none when a later request already carried it). */
-export async function flushUsage(redis: Redis): Promise<void> {
-  if (!hasPendingUsage()) return;
-  const batch = new CommandBatch(redis);
-  const restore = drainUsageInto(batch);
-  try {
-    await batch.execute();
-  } catch (error) {
-    restore();
-    throw error;
-  }
+/** 128 random bits in hex: ids of usage batches and leases. */
+export function randomId(): string {
+  return toHex(crypto.getRandomValues(new Uint8Array(16)));
 }

@@ -7,6 +7,7 @@ import { retireExpiredKeys } from "../keys/retire";
 import { createLogger, type Logger } from "../lib/log";
 import { redisFor } from "../store/redis";
 import { rollupUsage } from "../usage/rollup";
+import { replaySpool } from "../usage/spool";
 import { pruneOldData } from "./prune";
 
 export type JobOutcome =
@@ -18,29 +19,43 @@ export type JobOutcome =
  * metered usage to Stripe, prune. Jobs run one after another, each on its own: a failing job is logged and the
  * others still run; the next trigger retries it (every job is idempotent and safe to overlap).
  */
-export async function runScheduledJobs(env: Bindings, now: Date, log?: Logger): Promise<JobOutcome[]> {
+/** The Cron Trigger that replays spooled usage alone (wrangler.toml): counts Redis missed land within a minute. */
+export const SPOOL_REPLAY_CRON = "* * * * *";
+
+export async function runScheduledJobs(
+  env: Bindings,
+  now: Date,
+  log?: Logger,
+  cron?: string,
+): Promise<JobOutcome[]> {
   const config = configFor(env);
   const logger = log ?? createLogger(config.logLevel, { cron: true });
   const redis = redisFor(config);
   const { db, close } = openDatabase(config);
-  const jobs: Array<[string, () => Promise<unknown>]> = [
-    ["retire-expired-keys", () => retireExpiredKeys({ db, redis }, now)],
-    ["rollup-usage", () => rollupUsage({ db, redis })],
-    [
-      "expire-past-due",
-      () => expirePastDueAccounts({ db, redis, pastDueGraceDays: config.pastDueGraceDays }, now),
-    ],
-    // After the rollup, so the usage it reports is as fresh as Postgres has it.
-    [
-      "report-metered-usage",
-      () =>
-        reportMeteredUsage(
-          { db, stripe: stripeClient(config), meterEventName: config.stripeMeterEventName },
-          now,
-        ),
-    ],
-    ["prune", () => pruneOldData(db, now)],
-  ];
+  // First, so the rollup below already sees the counts Redis missed.
+  const replay: [string, () => Promise<unknown>] = ["replay-usage-spool", () => replaySpool({ db, redis })];
+  const jobs: Array<[string, () => Promise<unknown>]> =
+    cron === SPOOL_REPLAY_CRON
+      ? [replay]
+      : [
+          replay,
+          ["retire-expired-keys", () => retireExpiredKeys({ db, redis }, now)],
+          ["rollup-usage", () => rollupUsage({ db, redis })],
+          [
+            "expire-past-due",
+            () => expirePastDueAccounts({ db, redis, pastDueGraceDays: config.pastDueGraceDays }, now),
+          ],
+          // After the rollup, so the usage it reports is as fresh as Postgres has it.
+          [
+            "report-metered-usage",
+            () =>
+              reportMeteredUsage(
+                { db, stripe: stripeClient(config), meterEventName: config.stripeMeterEventName },
+                now,
+              ),
+          ],
+          ["prune", () => pruneOldData(db, now)],
+        ];
   const outcomes: JobOutcome[] = [];
   try {
     for (const [job, run] of jobs) {

@@ -4,6 +4,7 @@ import type { Database } from "../db/client";
 import { accounts } from "../db/schema/accounts";
 import { apiKeys } from "../db/schema/api-keys";
 import { RECORD_TTL_SECONDS, redisKeys, UNKNOWN_KEY_TTL_SECONDS } from "../store/layout";
+import { announceAccountPublished, announceKeyPublished } from "./record-events";
 import { type AccountRecord, type CachedKey, type KeyRecord, toAccountRecord, toKeyRecord } from "./records";
 
 /** Postgres is the source of truth: the key (by hash) and its account, or undefined when no key matches. */
@@ -43,8 +44,10 @@ export async function loadAccountFromPostgres(
 export async function publishKeyRecord(redis: Redis, hash: string, record: CachedKey): Promise<void> {
   const ttl = record.kind === "unknown" ? UNKNOWN_KEY_TTL_SECONDS : RECORD_TTL_SECONDS;
   await redis.set(redisKeys.apiKey(hash), record, { ex: ttl });
+  announceKeyPublished(hash);
 }
 
 export async function publishAccountRecord(redis: Redis, record: AccountRecord): Promise<void> {
   await redis.set(redisKeys.account(record.id), record, { ex: RECORD_TTL_SECONDS });
+  announceAccountPublished(record.id);
 }

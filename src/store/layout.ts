@@ -9,14 +9,20 @@ export const redisKeys = {
   account: (accountId: string) => `gw:acct:${accountId}`,
   /** Prefix @upstash/ratelimit builds sliding-window keys under: `${prefix}:${keyId}:${window}`. */
   rateLimitPrefix: "gw:rl",
-  /** Prefix of the token-bucket (burst) limiter's keys. */
+  /** Prefix of the token-bucket (burst) keys: a hash {tokens, at} per key id. */
   burstPrefix: "gw:burst",
   /** Requests counted against an account's monthly quota, by UTC month (YYYY-MM). */
   quota: (accountId: string, month: string) => `gw:quota:${accountId}:${month}`,
+  /** What every quota counter starts with (Lua scripts build the rest: `${quotaPrefix}${accountId}:${month}`). */
+  quotaPrefix: "gw:quota:",
   /** Hash of usage counters for one UTC day (YYYY-MM-DD); field `${keyId}|${accountId}|${outcome}`. */
   usageDay: (day: string) => `gw:usage:${day}`,
   /** Hash keyId -> last-used time (ms), rolled up into Postgres by the scheduled job. */
   lastUsed: "gw:lastused",
+  /** A lease of tokens an isolate holds (gateway/lease-script.ts): what to give back if it goes unused. */
+  lease: (leaseId: string) => `gw:lease:${leaseId}`,
+  /** Marker of a usage batch already applied (gateway/settle-script.ts), so a repeat changes nothing. */
+  usageBatch: (batchId: string) => `gw:batch:${batchId}`,
   // Developer portal (src/portal).
   /** JSON PortalSession by the SHA-256 hex of the session id (the id itself is never stored); expires by TTL. */
   portalSession: (idHash: string) => `gw:portal:session:${idHash}`,

@@ -5,3 +5,4 @@ export * from "./meter-reports";
 export * from "./portal-credentials";
 export * from "./stripe-events";
 export * from "./usage-daily";
+export * from "./usage-spool";

@@ -1,0 +1,179 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import type { AccountRecord, KeyRecord } from "../keys/records";
+import { redisKeys } from "../store/layout";
+import type { SealedBatch } from "../usage/usage-batch";
+import { callLease, type LeaseReply } from "./lease-call";
+import { LEASE_MS, type Lease, type LeaseTable, tokensLeft } from "./leases";
+import type { MonthWindow } from "./month";
+import { randomId, type UsageLedger } from "./usage";
+
+/** Open counts ride a lease call once they are this old; younger ones wait for the next call or the flush. */
+const CARRY_AFTER_MS = 250;
+
+/** What a request learns from a flight. */
+export type FlightOutcome =
+  /** Redis answered; `lease` is set when the request got a token from it. */
+  | { kind: "answered"; reply: LeaseReply; lease?: Lease }
+  /** The round trip failed or missed its deadline: RATE_LIMIT_FAIL_MODE decides. */
+  | { kind: "failed"; error: unknown };
+
+type Signal = { lead: true } | FlightOutcome;
+
+/** A waiting request's place: the leader writes the outcome into it. */
+interface Ticket {
+  signal?: Signal;
+}
+
+interface Flight {
+  /** Unix ms when the current round trip left: a flight older than the stuck bound is taken over. */
+  startedAt: number;
+  /** Requests waiting for the NEXT round trip of this key (the current one left without them). */
+  waiting: Ticket[];
+}
+
+/** How often a waiting request looks at its ticket: from 1 ms, doubling, to at most this. */
+const MAX_POLL_MS = 8;
+
+export interface FlightDeps {
+  redis: Redis;
+  /** RATE_LIMIT_TIMEOUT_MS: each round trip's deadline. */
+  timeoutMs: number;
+  month: MonthWindow;
+  /** Keeps the round trip alive after the leading request's response (ctx.waitUntil). */
+  waitUntil(promise: Promise<unknown>): void;
+  /** Hands batches whose outcome is unknown to the durable spool (usage/spool.ts). */
+  spool(batches: SealedBatch[]): void;
+}
+
+/**
+ * Coalesces every request of a key that finds no live lease onto ONE Redis round trip at a time (single
+ * flight): the first request leads the round trip; requests arriving meanwhile wait, and the next round
+ * trip, led by the first of them, asks for all of them at once. A burst of hundreds thus costs a few round
+ * trips and is served exactly from what Redis grants, instead of queueing hundreds of calls into the
+ * deadline. Each round trip is led by a request that is itself waiting for it, in its own context, as
+ * Workers require of I/O; waiting requests read their outcome from shared memory.
+ */
+export class LeaseFlights {
+  private readonly flights = new Map<string, Flight>();
+
+  constructor(
+    private readonly leases: LeaseTable,
+    private readonly ledger: UsageLedger,
+  ) {}
+
+  /** A token for one request of the key with SHA-256 `hash`, from a round trip shared with its peers. */
+  async acquire(hash: string, deps: FlightDeps): Promise<FlightOutcome> {
+    const now = Date.now();
+    const flight = this.flights.get(hash);
+    if (!flight || now - flight.startedAt > this.stuckAfterMs(deps)) {
+      // No round trip under way (or one whose leader vanished): this request leads the next one.
+      const fresh: Flight = { startedAt: now, waiting: flight?.waiting ?? [] };
+      this.flights.set(hash, fresh);
+      return this.lead(hash, fresh, deps);
+    }
+    const signal = await this.wait(flight, deps);
+    return "lead" in signal ? this.lead(hash, flight, deps) : signal;
+  }
+
+  /**
+   * Waits for the leader to write this request's outcome into its ticket. Polled, not a promise the leader
+   * resolves: Workers refuse to settle one request's promise from another request's context, so requests
+   * share only plain memory. A waiter never outlives two round trips: if the leader's context is gone, it
+   * fails over to the fail mode instead of hanging.
+   */
+  private async wait(flight: Flight, deps: FlightDeps): Promise<Signal> {
+    const ticket: Ticket = {};
+    flight.waiting.push(ticket);
+    const limit = this.stuckAfterMs(deps);
+    for (
+      let waited = 0, delay = 1;
+      !ticket.signal;
+      waited += delay, delay = Math.min(delay * 2, MAX_POLL_MS)
+    ) {
+      if (waited >= limit) {
+        const index = flight.waiting.indexOf(ticket);
+        if (index >= 0) flight.waiting.splice(index, 1);
+        return { kind: "failed", error: new Error("the shared lease round trip did not answer in time") };
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    return ticket.signal;
+  }
+
+  private stuckAfterMs(deps: FlightDeps): number {
+    return 2 * deps.timeoutMs + 100;
+  }
+
+  private async lead(hash: string, flight: Flight, deps: FlightDeps): Promise<FlightOutcome> {
+    const now = Date.now();
+    flight.startedAt = now;
+    const followers = flight.waiting.splice(0);
+    const leaseId = randomId();
+    const oldest = this.ledger.oldestOpen;
+    const batches =
+      oldest !== undefined && now - oldest >= CARRY_AFTER_MS ? this.ledger.takeBatches(now) : [];
+    const call = callLease(
+      deps.redis,
+      {
+        hash,
+        demand: 1 + followers.length,
+        extra: this.leases.extraFor(hash, now),
+        leaseId,
+        now,
+        month: deps.month,
+      },
+      batches,
+    );
+    deps.waitUntil(call.catch(() => {}));
+
+    let outcomes: FlightOutcome[];
+    try {
+      const { reply, settled } = await call;
+      this.ledger.confirm(batches.filter((_, index) => settled[index]));
+      outcomes = this.distribute(hash, reply, leaseId, now, 1 + followers.length);
+    } catch (error) {
+      // Redis may have granted the lease after all: give it back, whole, with the next batch that lands.
+      this.ledger.returnLease(redisKeys.lease(leaseId), 0, now);
+      if (batches.length > 0) deps.spool(batches);
+      outcomes = Array(1 + followers.length).fill({ kind: "failed", error });
+    }
+    for (const [index, ticket] of followers.entries()) ticket.signal = outcomes[index + 1] as FlightOutcome;
+    this.handOver(hash, flight);
+    return outcomes[0] as FlightOutcome;
+  }
+
+  /** The next round trip is led by the first request that queued during this one, if any did. */
+  private handOver(hash: string, flight: Flight): void {
+    const next = flight.waiting.shift();
+    if (next) next.signal = { lead: true };
+    else if (this.flights.get(hash) === flight) this.flights.delete(hash);
+  }
+
+  /** Serves the requests of a round trip in arrival order from the grant; the rest become the lease. */
+  private distribute(
+    hash: string,
+    reply: LeaseReply,
+    leaseId: string,
+    now: number,
+    requests: number,
+  ): FlightOutcome[] {
+    const usable = reply.key?.kind === "key" && reply.account !== null && reply.granted > 0;
+    if (!usable) return Array(requests).fill({ kind: "answered", reply });
+    const lease: Lease = {
+      recordKey: redisKeys.lease(leaseId),
+      key: reply.key as KeyRecord,
+      account: reply.account as AccountRecord,
+      granted: reply.granted,
+      handedOut: 0,
+      grantedAt: now,
+      expiresAt: now + LEASE_MS,
+      reply,
+    };
+    this.leases.install(hash, lease, this.ledger, now);
+    return Array.from({ length: requests }, () => {
+      if (tokensLeft(lease) <= 0) return { kind: "answered", reply };
+      const taken = this.leases.take(hash, now);
+      return taken ? { kind: "answered", reply, lease: taken } : { kind: "answered", reply };
+    });
+  }
+}

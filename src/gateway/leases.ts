@@ -1,0 +1,204 @@
+import type { AccountRecord, KeyRecord } from "../keys/records";
+import type { Plan } from "../plans/plans";
+import type { LeaseReply } from "./lease-call";
+import type { LimitOutcome } from "./limit-outcome";
+import type { MonthWindow } from "./month";
+import { slidingWindowRetryMs } from "./retry-after";
+import type { UsageLedger } from "./usage";
+
+/** A lease lives at most this long: revocations and tier changes reach every isolate within it. */
+export const LEASE_MS = 1000;
+/** The most tokens one isolate asks for beyond its waiting requests. */
+const MAX_EXTRA_TOKENS = 1000;
+/** Leases are asked this much larger than the rate seen, so a steady key renews about once a lease. */
+const HEADROOM = 1.5;
+const MAX_LEASES = 10_000;
+
+/** Tokens of one key that Redis granted to this isolate, handed out one per request with no round trip. */
+export interface Lease {
+  /** The lease record in Redis, from which unused tokens are given back. */
+  recordKey: string;
+  /** The records as Redis held them at the grant: the tier the tokens were granted under. */
+  key: KeyRecord;
+  account: AccountRecord;
+  granted: number;
+  handedOut: number;
+  /** Unix ms: when the lease was asked for, and when it stops being used (grantedAt + LEASE_MS). */
+  grantedAt: number;
+  expiresAt: number;
+  /** What Redis said at the grant: the budgets other isolates and later leases may still take. */
+  reply: LeaseReply;
+}
+
+/** Requests this lease can still admit with no round trip. */
+export const tokensLeft = (lease: Lease) => lease.granted - lease.handedOut;
+
+/**
+ * This isolate's leases, by key hash. Requests take tokens from a live lease; a lease that lapses (expires,
+ * or is replaced by a newer one) with tokens unused hands them to the usage ledger, which gives them back
+ * to Redis with the next batch, so budgets held here but not needed return to the other isolates.
+ */
+export class LeaseTable {
+  private readonly leases = new Map<string, Lease>();
+  /** Hashes of leases that still hold unused tokens: the only ones a lapse sweep needs to look at. */
+  private readonly withTokens = new Set<string>();
+
+  /** One token from the key's live lease, or undefined when it has none (a round trip is needed). */
+  take(hash: string, now: number): Lease | undefined {
+    const lease = this.leases.get(hash);
+    if (!lease || now >= lease.expiresAt || tokensLeft(lease) <= 0) return undefined;
+    lease.handedOut++;
+    if (tokensLeft(lease) === 0) this.withTokens.delete(hash);
+    return lease;
+  }
+
+  /**
+   * Tokens to ask for beyond the waiting requests: the rate this isolate saw under the previous lease,
+   * over one lease's life, with headroom. 0 for a key seen once or rarely, whose lease then is exactly
+   * its demand (the one-request-one-round-trip case).
+   */
+  extraFor(hash: string, now: number): number {
+    const previous = this.leases.get(hash);
+    if (!previous) return 0;
+    const seenMs = Math.max(now - previous.grantedAt, 50);
+    const perLease = (previous.handedOut / seenMs) * LEASE_MS * HEADROOM;
+    return Math.min(MAX_EXTRA_TOKENS, Math.floor(perLease));
+  }
+
+  /** Installs a new lease for the key; the one it replaces gives its unused tokens back. */
+  install(hash: string, lease: Lease, ledger: UsageLedger, now: number): void {
+    this.lapse(hash, ledger, now);
+    this.leases.delete(hash);
+    this.leases.set(hash, lease);
+    if (tokensLeft(lease) > 0) this.withTokens.add(hash);
+    if (this.leases.size > MAX_LEASES) {
+      const oldest = this.leases.keys().next().value as string;
+      this.lapse(oldest, ledger, now);
+      this.leases.delete(oldest);
+    }
+  }
+
+  /** Ends the key's lease now (its record changed): unused tokens go back. */
+  drop(hash: string, ledger: UsageLedger, now: number): void {
+    this.lapse(hash, ledger, now);
+    this.leases.delete(hash);
+  }
+
+  /** Ends the leases of every key of an account (its tier or state changed). */
+  dropAccount(accountId: string, ledger: UsageLedger, now: number): void {
+    for (const [hash, lease] of this.leases) {
+      if (lease.account.id === accountId) this.drop(hash, ledger, now);
+    }
+  }
+
+  /** Gives back the unused tokens of every lease that has expired. */
+  collectLapsed(ledger: UsageLedger, now: number): void {
+    for (const hash of this.withTokens) {
+      const lease = this.leases.get(hash);
+      if (!lease || now >= lease.expiresAt) this.lapse(hash, ledger, now);
+    }
+  }
+
+  /** Whether a live lease still holds unused tokens (which go back once it lapses). */
+  holdsTokens(): boolean {
+    return this.withTokens.size > 0;
+  }
+
+  private lapse(hash: string, ledger: UsageLedger, now: number): void {
+    if (!this.withTokens.delete(hash)) return;
+    const lease = this.leases.get(hash);
+    if (!lease || tokensLeft(lease) <= 0) return;
+    ledger.returnLease(lease.recordKey, lease.handedOut, now);
+    // Whatever was not handed out is gone from this isolate now.
+    lease.granted = lease.handedOut;
+  }
+}
+
+/**
+ * The budgets a request admitted from `lease` sees: what Redis had left at the grant plus what this lease
+ * still holds. Exact when one isolate serves the key; with several, each reports its own share, so `r`
+ * may be higher than what is left overall by at most what other isolates' leases hold (README).
+ */
+export function admittedOutcome(lease: Lease, plan: Plan, month: MonthWindow, now: number): LimitOutcome {
+  const left = tokensLeft(lease);
+  const { reply } = lease;
+  const outcome: LimitOutcome = {
+    decision: "ok",
+    window: {
+      limit: plan.rateLimit.requests,
+      remaining: Math.max(0, reply.windowLeft) + left,
+      resetSeconds: windowResetSeconds(plan, now),
+    },
+    quota: {
+      limit: plan.monthlyQuota,
+      remaining: Math.max(0, reply.quotaLeft) + left,
+      resetSeconds: Math.max(1, Math.ceil((month.endMs - now) / 1000)),
+    },
+  };
+  if (plan.burst && reply.bucketTokens !== undefined) {
+    outcome.burst = {
+      limit: plan.burst.capacity,
+      remaining: Math.max(0, Math.floor(reply.bucketTokens)) + left,
+      resetSeconds: Math.max(
+        1,
+        Math.ceil((plan.burst.capacity - reply.bucketTokens) / plan.burst.refillPerSecond),
+      ),
+    };
+  }
+  return outcome;
+}
+
+/**
+ * Why Redis granted a request nothing, as a refusal with an honest Retry-After: the quota's month end,
+ * the sliding window's own formula (retry-after.ts), or the time the bucket needs for one token; the
+ * longest of the budgets that are spent. Spending nothing for a refused request is what keeps it honest:
+ * after Retry-After a request is admitted unless other traffic took the budget meanwhile.
+ */
+export function refusedOutcome(reply: LeaseReply, plan: Plan, month: MonthWindow, now: number): LimitOutcome {
+  const lease: Lease = {
+    recordKey: "",
+    key: reply.key as KeyRecord,
+    account: reply.account as AccountRecord,
+    granted: 0,
+    handedOut: 0,
+    grantedAt: now,
+    expiresAt: now,
+    reply,
+  };
+  const outcome = admittedOutcome(lease, plan, month, now);
+  if (reply.quotaLeft <= 0) {
+    outcome.decision = "quota";
+    outcome.retryAfter = outcome.quota.resetSeconds;
+    return outcome;
+  }
+  outcome.decision = "rate_limited";
+  const waits: number[] = [];
+  if (reply.windowLeft <= 0) {
+    const retryMs = slidingWindowRetryMs({
+      now,
+      windowMs: plan.rateLimit.windowSeconds * 1000,
+      limit: plan.rateLimit.requests,
+      current: reply.current,
+      previous: reply.previous,
+    });
+    outcome.window.resetSeconds = Math.min(
+      plan.rateLimit.windowSeconds,
+      Math.max(1, Math.ceil(retryMs / 1000)),
+    );
+    waits.push(outcome.window.resetSeconds);
+  }
+  if (outcome.burst && plan.burst && reply.bucketTokens !== undefined && reply.bucketTokens < 1) {
+    outcome.burst.resetSeconds = Math.max(
+      1,
+      Math.ceil((1 - reply.bucketTokens) / plan.burst.refillPerSecond),
+    );
+    waits.push(outcome.burst.resetSeconds);
+  }
+  outcome.retryAfter = Math.max(1, ...waits);
+  return outcome;
+}
+
+function windowResetSeconds(plan: Plan, now: number): number {
+  const windowMs = plan.rateLimit.windowSeconds * 1000;
+  return Math.max(1, Math.ceil(((Math.floor(now / windowMs) + 1) * windowMs - now) / 1000));
+}

@@ -1,0 +1,52 @@
+import { listenToRecords } from "../keys/record-events";
+import { BlockTable } from "./blocks";
+import { FallbackLimiter } from "./fallback-limiter";
+import { RecordCache } from "./key-records";
+import { LeaseFlights } from "./lease-flights";
+import { LeaseTable } from "./leases";
+import { MonthClock } from "./month";
+import { UsageLedger } from "./usage";
+import { UsageFlusher } from "./usage-flush";
+
+/**
+ * Everything the data plane keeps in one isolate's memory, in one object that handleApiRequest receives:
+ * key and account records, leases of tokens and the round trips that renew them, remembered refusals, the
+ * fail-open fallback's counts, the usage ledger and its flush. Nothing else in src/gateway holds state.
+ */
+export interface GatewayState {
+  records: RecordCache;
+  leases: LeaseTable;
+  flights: LeaseFlights;
+  blocks: BlockTable;
+  fallback: FallbackLimiter;
+  ledger: UsageLedger;
+  flusher: UsageFlusher;
+  months: MonthClock;
+}
+
+export function createGatewayState(): GatewayState {
+  const ledger = new UsageLedger();
+  const leases = new LeaseTable();
+  const records = new RecordCache();
+  // A change published through this isolate applies here from the next request (keys/record-events.ts).
+  listenToRecords({
+    keyPublished(hash) {
+      records.forgetKey(hash);
+      leases.drop(hash, ledger, Date.now());
+    },
+    accountPublished(accountId) {
+      records.forgetAccount(accountId);
+      leases.dropAccount(accountId, ledger, Date.now());
+    },
+  });
+  return {
+    records,
+    leases,
+    flights: new LeaseFlights(leases, ledger),
+    blocks: new BlockTable(),
+    fallback: new FallbackLimiter(),
+    ledger,
+    flusher: new UsageFlusher(ledger, leases),
+    months: new MonthClock(),
+  };
+}

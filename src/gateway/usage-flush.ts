@@ -1,0 +1,82 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import type { Logger } from "../lib/log";
+import { type SealedBatch, sendBatches } from "../usage/usage-batch";
+import type { LeaseTable } from "./leases";
+import type { UsageLedger } from "./usage";
+
+/** How long after a request its counts may wait for a lease call to carry them before a flush sends them. */
+export const FLUSH_DELAY_MS = 500;
+/** After a refusal: longer than a blocked key's re-check interval, so the re-checks carry the counts. */
+export const REFUSAL_FLUSH_DELAY_MS = 1500;
+/**
+ * How long one request's waitUntil may keep waiting for traffic to pause before it flushes anyway: well
+ * under the 30 s the runtime grants work after a response.
+ */
+const MAX_FLUSH_HOLD_MS = 5_000;
+
+export interface FlushDeps {
+  redis: Redis;
+  log: Logger;
+  /** Hands batches whose outcome is unknown to the durable spool. */
+  spool(batches: SealedBatch[]): void;
+}
+
+/**
+ * Makes sure counts and lapsed leases reach Redis when no lease call comes to carry them. One flush is
+ * due per isolate at a time: the request that arms it hands the returned promise to ctx.waitUntil (each
+ * request its OWN promise: Workers cannot settle one request's promise from another); the others add
+ * nothing. Counts wait at most about FLUSH_DELAY_MS after traffic pauses, and while traffic flows they ride
+ * lease renewals (at least one a second per busy key), so an isolate that is killed loses at most the counts
+ * of its last second or so (docs/ARCHITECTURE.md).
+ */
+export class UsageFlusher {
+  private due = false;
+
+  constructor(
+    private readonly ledger: UsageLedger,
+    private readonly leases: LeaseTable,
+  ) {}
+
+  schedule(deps: FlushDeps, delayMs = FLUSH_DELAY_MS): Promise<void> {
+    if (this.due) return Promise.resolve();
+    this.due = true;
+    return this.flushWhenQuiet(deps, delayMs)
+      .catch((error) => deps.log.warn("usage flush failed; the counts are kept", { error }))
+      .finally(() => {
+        this.due = false;
+      });
+  }
+
+  /**
+   * Waits `delayMs`, then writes what is pending, unless a lease call carried batches meanwhile: traffic is
+   * flowing and will carry the rest, so it waits another period. Live leases holding unused tokens are
+   * waited for until they lapse, and their tokens go back with the counts. Counted in carried batches, not
+   * read off the clock, which Workers freeze during execution.
+   */
+  private async flushWhenQuiet(deps: FlushDeps, delayMs: number): Promise<void> {
+    for (let waited = 0; ; waited += delayMs) {
+      const carriedBefore = this.ledger.carried;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      this.leases.collectLapsed(this.ledger, Date.now());
+      if (!this.ledger.pending && !this.leases.holdsTokens()) return;
+      const held = waited + delayMs >= MAX_FLUSH_HOLD_MS;
+      if (this.ledger.pending && (this.ledger.carried === carriedBefore || held)) break;
+      if (held) return;
+    }
+    await this.flush(deps);
+  }
+
+  /** Sends every pending batch now; batches whose round trip fails go to the spool. */
+  async flush(deps: FlushDeps): Promise<void> {
+    const batches = this.ledger.takeBatches(Date.now());
+    if (batches.length === 0) return;
+    let confirmed: boolean[];
+    try {
+      confirmed = await sendBatches(deps.redis, batches);
+    } catch (error) {
+      deps.spool(batches);
+      throw error;
+    }
+    this.ledger.confirm(batches.filter((_, index) => confirmed[index]));
+  }
+}
