@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, isNotNull, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, isNotNull, lte, or, sql } from "drizzle-orm";
 import Stripe from "stripe";
 import type { Database } from "../db/client";
 import { accounts } from "../db/schema/accounts";
@@ -45,10 +45,11 @@ interface Attempt {
 const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
 
 /**
- * For the scheduled job: reports the `ok` requests of accounts on metered tiers to Stripe's meter.
+ * For the scheduled job: reports to Stripe's meter the `ok` requests made while a metered plan applied (the
+ * tier usage_daily recorded them under, not the account's tier now: see billable()).
  *
- * usage_daily holds absolute counts per key and day; meter_reports holds, per account and day, how many of
- * them Stripe has accepted. Each run sends the difference as one meter event per account and day:
+ * usage_daily holds absolute counts per key, day and tier; meter_reports holds, per account and day, how many
+ * billable requests Stripe has accepted. Each run sends the difference as one meter event per account and day:
  *   1. claim: under the meter_reports row lock, freeze the attempt (`pending_count` = today's total), or take
  *      over the attempt an earlier run left frozen;
  *   2. send it with the identifier `${account}:${day}:${from}-${to}` and a timestamp inside that day (so the
@@ -87,9 +88,27 @@ export async function reportMeteredUsage(deps: MeteringDeps, now: Date): Promise
   return result;
 }
 
-/** Account days with `ok` requests not yet accepted by Stripe, or with an attempt left frozen. */
+const meteredTiers: string[] = tierIds.filter((tier) => plans[tier].metered);
+
+/**
+ * The usage_daily rows that are billable: `ok` requests made under a metered tier. A row's tier is the one the
+ * requests were decided under, so an upgrade bills only what came after it and a cancellation keeps billing
+ * what came before it, whenever the job runs. Rows with tier "" were counted before usage carried its tier
+ * (the Redis day hashes of the 40 days before migration 0004): they keep the rule they were made under, the
+ * account's tier now, so the cursors in meter_reports, which counted them, stay continuous across the change.
+ */
+function billable() {
+  return and(
+    eq(usageDaily.outcome, "ok"),
+    or(
+      inArray(usageDaily.tier, meteredTiers),
+      and(eq(usageDaily.tier, ""), inArray(accounts.tier, meteredTiers)),
+    ),
+  );
+}
+
+/** Account days with billable requests not yet accepted by Stripe, or with an attempt left frozen. */
 async function findCandidates(db: Database, now: Date): Promise<Candidate[]> {
-  const meteredTiers = tierIds.filter((tier) => plans[tier].metered);
   if (meteredTiers.length === 0) return [];
   const okTotal = sql<number>`sum(${usageDaily.count})`;
   const rows = await db
@@ -102,10 +121,10 @@ async function findCandidates(db: Database, now: Date): Promise<Candidate[]> {
     )
     .where(
       and(
-        eq(usageDaily.outcome, "ok"),
+        billable(),
         gte(usageDaily.day, dayOf(now.getTime() - LOOKBACK_DAYS * DAY_MS)),
         lte(usageDaily.day, dayOf(now.getTime())),
-        inArray(accounts.tier, meteredTiers),
+        // The customer the meter events are for; it outlives a cancelled subscription.
         isNotNull(accounts.stripeCustomerId),
       ),
     )
@@ -171,7 +190,8 @@ async function claimAttempt(db: Database, candidate: Candidate): Promise<Attempt
     const [usage] = await tx
       .select({ total: sql<string | null>`sum(${usageDaily.count})` })
       .from(usageDaily)
-      .where(and(eq(usageDaily.accountId, accountId), eq(usageDaily.day, day), eq(usageDaily.outcome, "ok")));
+      .innerJoin(accounts, eq(accounts.id, usageDaily.accountId))
+      .where(and(eq(usageDaily.accountId, accountId), eq(usageDaily.day, day), billable()));
     const total = Number(usage?.total ?? 0);
     // Counts only grow; a smaller total (a rollup correction) cannot be un-billed here.
     if (total <= report.reportedCount) return undefined;

@@ -15,9 +15,10 @@ export interface RollupResult {
 }
 
 /**
- * Copies usage counters from Redis into Postgres. Redis holds absolute counts per key, day and outcome, and
- * the upsert keeps the greater of the stored and the new count: running twice, or two runs at once, can
- * never double count, and a failed run is caught up by the next (day hashes live 40 days in Redis).
+ * Copies usage counters from Redis into Postgres. Redis holds absolute counts per key, day, outcome and tier,
+ * and the upsert keeps the greater of the stored and the new count: running twice, or two runs at once, can
+ * never double count, and a failed run is caught up by the next (day hashes live 40 days in Redis). A key
+ * used under two tiers in one day (an upgrade) has one row per tier.
  */
 export async function rollupUsage(deps: { db: Database; redis: Redis }): Promise<RollupResult> {
   const result: RollupResult = { days: 0, counters: 0, lastUsed: 0 };
@@ -35,7 +36,7 @@ export async function rollupUsage(deps: { db: Database; redis: Redis }): Promise
           .insert(usageDaily)
           .values(rows.slice(i, i + ROWS_PER_STATEMENT))
           .onConflictDoUpdate({
-            target: [usageDaily.keyId, usageDaily.day, usageDaily.outcome],
+            target: [usageDaily.keyId, usageDaily.day, usageDaily.outcome, usageDaily.tier],
             set: { count: sql`greatest(${usageDaily.count}, excluded.count)` },
           });
       }

@@ -32,8 +32,9 @@ const emptyDay = (day: string): DayCounts => ({ day, total: 0, ok: 0, rate_limit
 
 /**
  * Requests per key and day, by outcome, for one account: rolled-up days from Postgres, and the most recent
- * days from Redis (absolute counts, so the greater value is the current one). Dense: every day and every
- * key of the account appears, with zeros where nothing happened.
+ * days from Redis (absolute counts, so the greater value is the current one). Summed over the tiers the
+ * requests were made in. Dense: every day and every key of the account appears, with zeros where nothing
+ * happened.
  */
 export async function usageSeries(
   deps: { db: Database; redis: Redis },
@@ -53,9 +54,12 @@ export async function usageSeries(
       .from(usageDaily)
       .where(and(eq(usageDaily.accountId, accountId), between(usageDaily.day, range.from, range.to))),
   ]);
-  const counts = new Map<string, number>();
-  const slot = (keyId: string, day: string, outcome: string) => `${keyId}|${day}|${outcome}`;
-  for (const row of rows) counts.set(slot(row.keyId, row.day, row.outcome), row.count);
+  // Per tier first: Postgres and Redis are merged counter by counter (the greater absolute count wins), and
+  // only then summed over tiers, which this API does not show.
+  const byTier = new Map<string, number>();
+  const tierSlot = (keyId: string, day: string, outcome: string, tier: string) =>
+    `${keyId}|${day}|${outcome}|${tier}`;
+  for (const row of rows) byTier.set(tierSlot(row.keyId, row.day, row.outcome, row.tier), row.count);
 
   const liveDays = daysBetween(
     new Date(now - (LIVE_DAYS - 1) * 86_400_000).toISOString().slice(0, 10),
@@ -66,10 +70,17 @@ export async function usageSeries(
       for (const [field, value] of page) {
         const counter = parseCounterField(field, value);
         if (!counter || counter.accountId !== accountId) continue;
-        const id = slot(counter.keyId, day, counter.outcome);
-        counts.set(id, Math.max(counts.get(id) ?? 0, counter.count));
+        const id = tierSlot(counter.keyId, day, counter.outcome, counter.tier);
+        byTier.set(id, Math.max(byTier.get(id) ?? 0, counter.count));
       }
     }
+  }
+  const counts = new Map<string, number>();
+  const slot = (keyId: string, day: string, outcome: string) => `${keyId}|${day}|${outcome}`;
+  for (const [id, count] of byTier) {
+    const [keyId, slotDay, outcome] = id.split("|") as [string, string, string];
+    const summed = slot(keyId, slotDay, outcome);
+    counts.set(summed, (counts.get(summed) ?? 0) + count);
   }
 
   const total = days.map(emptyDay);

@@ -37,7 +37,7 @@ async function setUsage(
         })),
       )
       .onConflictDoUpdate({
-        target: [usageDaily.keyId, usageDaily.day, usageDaily.outcome],
+        target: [usageDaily.keyId, usageDaily.day, usageDaily.outcome, usageDaily.tier],
         set: { count: sql`excluded.count` },
       }),
   );
