@@ -2,6 +2,7 @@ import type { UsageOutcome } from "../db/schema/usage-daily";
 import { toHex } from "../lib/hex";
 import { redisKeys } from "../store/layout";
 import type { SealedBatch } from "../usage/usage-batch";
+import { formatCounterField } from "../usage/usage-counters";
 
 /**
  * The isolate's usage ledger: request counts (by key, day, outcome and the tier the request was decided
@@ -21,11 +22,6 @@ export function utcDay(now: number): string {
   return new Date(now).toISOString().slice(0, 10);
 }
 
-/** The Redis field of one usage counter in a day hash: `${keyId}|${accountId}|${outcome}|${tier}`. */
-export function usageField(keyId: string, accountId: string, outcome: UsageOutcome, tier: string): string {
-  return `${keyId}|${accountId}|${outcome}|${tier}`;
-}
-
 export class UsageLedger {
   private readonly counts = new Map<string, number>();
   private readonly lastUsed = new Map<string, number>();
@@ -40,7 +36,7 @@ export class UsageLedger {
 
   /** Counts one request of `keyId` with its outcome, under the tier it was decided with. */
   record(keyId: string, accountId: string, outcome: UsageOutcome, tier: string, now: number): void {
-    const slot = `${utcDay(now)}${SEPARATOR}${usageField(keyId, accountId, outcome, tier)}`;
+    const slot = `${utcDay(now)}${SEPARATOR}${formatCounterField({ keyId, accountId, outcome, tier })}`;
     this.counts.set(slot, (this.counts.get(slot) ?? 0) + 1);
     if (outcome !== "auth") this.lastUsed.set(keyId, Math.max(now, this.lastUsed.get(keyId) ?? 0));
     this.opened(now);

@@ -15,7 +15,8 @@ export const redisKeys = {
   quota: (accountId: string, month: string) => `gw:quota:${accountId}:${month}`,
   /** What every quota counter starts with (Lua scripts build the rest: `${quotaPrefix}${accountId}:${month}`). */
   quotaPrefix: "gw:quota:",
-  /** Hash of usage counters for one UTC day (YYYY-MM-DD); field `${keyId}|${accountId}|${outcome}`. */
+  /** Hash of usage counters for one UTC day (YYYY-MM-DD); field `${keyId}|${accountId}|${outcome}|${tier}`
+   * (usage/usage-counters.ts), the tier being the one the request was decided under. */
   usageDay: (day: string) => `gw:usage:${day}`,
   /** Hash keyId -> last-used time (ms), rolled up into Postgres by the scheduled job. */
   lastUsed: "gw:lastused",
