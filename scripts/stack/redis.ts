@@ -37,7 +37,9 @@ export async function redisAnswers(url: string): Promise<boolean> {
 
 /**
  * Starts a private redis-server on a free loopback port, its files under `dataDir`.
- * `persist` keeps an append-only file so data survives restarts (dev); tests pass false.
+ * `persist` keeps an append-only file, fsynced every second, as Upstash persists: what Redis acknowledged
+ * survives a killed redis-server (the file is written before the reply; only a machine crash can lose the
+ * last second). Dev and the reliability suite (which kills Redis mid-load) persist; worker tests do not.
  */
 export async function startRedisServer(opts: {
   dataDir: string;
@@ -47,7 +49,8 @@ export async function startRedisServer(opts: {
   mkdirSync(opts.dataDir, { recursive: true });
   const port = opts.port ?? (await freePort());
   const args = ["--bind", "127.0.0.1", "--port", String(port), "--dir", opts.dataDir, "--save", ""];
-  args.push("--appendonly", opts.persist ? "yes" : "no", "--protected-mode", "yes", "--loglevel", "warning");
+  args.push("--appendonly", opts.persist ? "yes" : "no", "--appendfsync", "everysec");
+  args.push("--protected-mode", "yes", "--loglevel", "warning");
   const child = spawn("redis-server", args, { stdio: ["ignore", "ignore", "inherit"] });
   await waitForPort("127.0.0.1", port, "redis-server");
   return {

@@ -78,7 +78,7 @@ async function startEverything(
   // Redis on a port fixed for the run: restarted after a fault, it is where the bridge reconnects to.
   const redisPort = await freePort();
   const startRedis = () =>
-    startRedisServer({ dataDir: join(runDir, "redis"), persist: false, port: redisPort });
+    startRedisServer({ dataDir: join(runDir, "redis"), persist: true, port: redisPort });
   let redis: RunningRedis = await startRedis();
   const killRedisOnExit = () => redis.process?.kill("SIGKILL");
   process.on("exit", killRedisOnExit);
