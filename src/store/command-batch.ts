@@ -3,9 +3,9 @@ import type { Redis } from "@upstash/redis/cloudflare";
 type Pipeline = ReturnType<Redis["pipeline"]>;
 
 /**
- * Collects Redis commands from several callers (our own and @upstash/ratelimit's) and sends them in ONE
- * HTTP request to Upstash's /pipeline: the hot path's whole Redis budget is that single round trip.
- * A command enqueued after the batch was sent (e.g. the limiter's EVAL fallback after NOSCRIPT) runs on
+ * Collects Redis commands from several callers (a lease and the usage batches that ride with it) and sends
+ * them in ONE HTTP request to Upstash's /pipeline.
+ * A command enqueued after the batch was sent (e.g. an EVAL fallback after NOSCRIPT, store/scripts.ts) runs on
  * its own, so callers never wait on a batch that already left.
  */
 export class CommandBatch {
@@ -34,10 +34,6 @@ export class CommandBatch {
     return reply;
   }
 
-  get size(): number {
-    return this.waiters.length;
-  }
-
   /** Sends every queued command in one request; rejects (and fails every command) if the request fails. */
   async execute(): Promise<void> {
     this.sent = true;
@@ -56,19 +52,11 @@ export class CommandBatch {
       throw error;
     }
   }
-
-  /** A minimal Redis facade for @upstash/ratelimit whose script calls join this batch. */
-  limiterFacade(): Redis {
-    return {
-      evalsha: (sha: string, keys: string[], args: unknown[]) => this.add((p) => p.evalsha(sha, keys, args)),
-      eval: (script: string, keys: string[], args: unknown[]) => this.add((p) => p.eval(script, keys, args)),
-    } as unknown as Redis;
-  }
 }
 
 function unwrap(reply: { result?: unknown; error?: string } | undefined): unknown {
   if (!reply) throw new Error("Redis pipeline returned fewer replies than commands");
-  // The "Command failed" wording matches @upstash/redis, whose callers (the limiter's NOSCRIPT fallback) test it.
+  // The "Command failed" wording matches @upstash/redis; evalScript (store/scripts.ts) tests it for NOSCRIPT.
   if (reply.error) throw new Error(`Command failed: ${reply.error}`);
   return reply.result;
 }
