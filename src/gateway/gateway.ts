@@ -116,7 +116,7 @@ async function decide(c: Context<AppEnv>, state: GatewayState, hash: string): Pr
   const { reply, lease } = outcome;
   if (state.ledger.spooled) replaySpoolNow(c, state);
   if (reply.key) state.records.remember(hash, reply.key, reply.account);
-  if (!reply.key || reply.key.kind !== "key" || !reply.account) return { kind: "invalid", reason: "unknown" };
+  if (reply.key?.kind !== "key" || !reply.account) return { kind: "invalid", reason: "unknown" };
   const refusal = keyRefusal(reply.key, now);
   if (refusal) return { kind: "invalid", reason: refusal, key: reply.key, account: reply.account };
   const plan = planFor(reply.account.tier);
