@@ -1,11 +1,18 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { AccountRecord, KeyRecord } from "../keys/records";
+import { planFor } from "../plans/plans";
 import { redisKeys } from "../store/layout";
 import type { SealedBatch } from "../usage/usage-batch";
 import { callLease, type LeaseReply } from "./lease-call";
 import { LEASE_MS, type Lease, type LeaseTable, tokensLeft } from "./leases";
 import type { MonthWindow } from "./month";
 import { randomId, type UsageLedger } from "./usage";
+
+/** Unix ms at which the sliding window `now` falls in ends, for the plan of the account's tier. */
+function windowEndMs(account: AccountRecord, now: number): number {
+  const windowMs = planFor(account.tier).rateLimit.windowSeconds * 1000;
+  return (Math.floor(now / windowMs) + 1) * windowMs;
+}
 
 /** Open counts ride a lease call once they are this old; younger ones wait for the next call or the flush. */
 const CARRY_AFTER_MS = 250;
@@ -166,7 +173,9 @@ export class LeaseFlights {
       granted: reply.granted,
       handedOut: 0,
       grantedAt: now,
-      expiresAt: now + LEASE_MS,
+      // Never past the window the tokens were counted in: spent in the next one, they would be counted in
+      // the wrong window and let it admit more than its limit.
+      expiresAt: Math.min(now + LEASE_MS, windowEndMs(reply.account as AccountRecord, now)),
       reply,
     };
     this.leases.install(hash, lease, this.ledger, now);

@@ -1,7 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Logger } from "../lib/log";
 import { type SealedBatch, sendBatches } from "../usage/usage-batch";
-import type { LeaseTable } from "./leases";
+import { LEASE_MS, type LeaseTable } from "./leases";
 import type { UsageLedger } from "./usage";
 
 /** How long after a request its counts may wait for a lease call to carry them before a flush sends them. */
@@ -48,22 +48,22 @@ export class UsageFlusher {
   }
 
   /**
-   * Waits `delayMs`, then writes what is pending, unless a lease call carried batches meanwhile: traffic is
-   * flowing and will carry the rest, so it waits another period. Live leases holding unused tokens are
-   * waited for until they lapse, and their tokens go back with the counts. Counted in carried batches, not
-   * read off the clock, which Workers freeze during execution.
+   * Every `delayMs`: gives back the tokens of leases that lapsed, and writes what is pending unless a lease
+   * call carried batches meanwhile (traffic is flowing and will carry the rest). Ends once nothing is
+   * pending and no live lease holds tokens that will need giving back; a held flush writes anyway after
+   * MAX_FLUSH_HOLD_MS, and stops a lease's life later (the next request arms a new one). Counted in carried
+   * batches, not read off the clock, which Workers freeze during execution.
    */
   private async flushWhenQuiet(deps: FlushDeps, delayMs: number): Promise<void> {
-    for (let waited = 0; ; waited += delayMs) {
+    for (let waited = delayMs; ; waited += delayMs) {
       const carriedBefore = this.ledger.carried;
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       this.leases.collectLapsed(this.ledger, Date.now());
       if (!this.ledger.pending && !this.leases.holdsTokens()) return;
-      const held = waited + delayMs >= MAX_FLUSH_HOLD_MS;
-      if (this.ledger.pending && (this.ledger.carried === carriedBefore || held)) break;
-      if (held) return;
+      const quiet = this.ledger.carried === carriedBefore;
+      if (this.ledger.pending && (quiet || waited >= MAX_FLUSH_HOLD_MS)) await this.flush(deps);
+      if (waited >= MAX_FLUSH_HOLD_MS + LEASE_MS) return;
     }
-    await this.flush(deps);
   }
 
   /** Sends every pending batch now; batches whose round trip fails go to the spool. */
