@@ -13,7 +13,7 @@ import type { SealedBatch } from "../usage/usage-batch";
 import { extractApiKey } from "./credentials";
 import { type KnownKey, loadFromPostgres } from "./key-records";
 import type { FlightDeps, FlightOutcome } from "./lease-flights";
-import { admittedOutcome, refusedOutcome } from "./leases";
+import { admittedOutcome, refusedOutcome, shouldRenewAhead } from "./leases";
 import type { LimitOutcome } from "./limit-outcome";
 import { assertDeclaredBodySize, proxyToOrigin } from "./proxy";
 import { rateLimitPolicy, rateLimitState, windowName } from "./ratelimit-headers";
@@ -85,15 +85,20 @@ async function decide(c: Context<AppEnv>, state: GatewayState, hash: string): Pr
     if (known.account && known.key.kind === "key") {
       const { key, account } = { key: known.key, account: known.account };
       const plan = planFor(account.tier);
-      const blocked = state.blocks.active(key.id, account.id, now);
-      if (blocked) return refused(key, account, plan, blocked);
       const lease = state.leases.take(hash, now);
-      if (lease)
+      if (lease) {
+        if (shouldRenewAhead(lease, now)) {
+          c.executionCtx.waitUntil(state.flights.renewAhead(hash, flightDeps(c, state, month)));
+        }
         return admitted(
           lease.key,
           lease.account,
           admittedOutcome(lease, planFor(lease.account.tier), month, now),
         );
+      }
+      // After the lease: tokens Redis already granted are spent before a remembered refusal applies.
+      const blocked = state.blocks.active(key.id, account.id, now);
+      if (blocked) return refused(key, account, plan, blocked);
     }
   }
 

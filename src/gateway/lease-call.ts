@@ -77,6 +77,8 @@ export async function callLease(
 ): Promise<LeaseCallResult> {
   await prepareScripts(LEASE_SCRIPT, SETTLE_SCRIPT);
   const pipeline = new CommandBatch(redis);
+  // Usage batches first: tokens they give back are available to the lease in the same round trip.
+  const settles = batches.map((batch) => settleIn(pipeline, batch));
   const lease = evalScript<unknown[]>(
     pipeline,
     LEASE_SCRIPT,
@@ -96,7 +98,6 @@ export async function callLease(
       LEASE_RECORD_TTL_MS,
     ],
   );
-  const settles = batches.map((batch) => settleIn(pipeline, batch));
   // When the round trip fails, execute() throws for the caller; the replies must not go unhandled then.
   for (const reply of [lease, ...settles]) reply.catch(() => {});
   await pipeline.execute();

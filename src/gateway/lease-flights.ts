@@ -4,7 +4,7 @@ import { planFor } from "../plans/plans";
 import { redisKeys } from "../store/layout";
 import type { SealedBatch } from "../usage/usage-batch";
 import { callLease, type LeaseReply } from "./lease-call";
-import { LEASE_MS, type Lease, type LeaseTable, tokensLeft } from "./leases";
+import { LEASE_MS, type Lease, type LeaseTable } from "./leases";
 import type { MonthWindow } from "./month";
 import { randomId, type UsageLedger } from "./usage";
 
@@ -76,10 +76,31 @@ export class LeaseFlights {
       // No round trip under way (or one whose leader vanished): this request leads the next one.
       const fresh: Flight = { startedAt: now, waiting: flight?.waiting ?? [] };
       this.flights.set(hash, fresh);
-      return this.lead(hash, fresh, deps);
+      return this.lead(hash, fresh, deps, true) as Promise<FlightOutcome>;
     }
     const signal = await this.wait(flight, deps);
-    return "lead" in signal ? this.lead(hash, flight, deps) : signal;
+    if (!("lead" in signal)) return signal;
+    // The round trip this request waited behind may have left a lease with tokens to spare: use it first.
+    const lease = this.leases.take(hash, Date.now());
+    if (lease) {
+      this.handOver(hash, flight);
+      return { kind: "answered", reply: lease.reply, lease };
+    }
+    return this.lead(hash, flight, deps, true) as Promise<FlightOutcome>;
+  }
+
+  /**
+   * Renews a busy key's lease in the background before it runs out, so its requests keep being served from
+   * memory instead of waiting for the round trip; the caller hands the promise to ctx.waitUntil. Does
+   * nothing while a round trip of the key is under way.
+   */
+  renewAhead(hash: string, deps: FlightDeps): Promise<unknown> {
+    const now = Date.now();
+    const flight = this.flights.get(hash);
+    if (flight && now - flight.startedAt <= this.stuckAfterMs(deps)) return Promise.resolve();
+    const fresh: Flight = { startedAt: now, waiting: flight?.waiting ?? [] };
+    this.flights.set(hash, fresh);
+    return this.lead(hash, fresh, deps, false);
   }
 
   /**
@@ -111,19 +132,31 @@ export class LeaseFlights {
     return 2 * deps.timeoutMs + 100;
   }
 
-  private async lead(hash: string, flight: Flight, deps: FlightDeps): Promise<FlightOutcome> {
+  /**
+   * One round trip for the key: for this request (`own`) and every request that queued before it left.
+   * Resolves this request's outcome (undefined for a renewal ahead, which has no request of its own).
+   */
+  private async lead(
+    hash: string,
+    flight: Flight,
+    deps: FlightDeps,
+    own: boolean,
+  ): Promise<FlightOutcome | undefined> {
     const now = Date.now();
+    const mine = own ? 1 : 0;
     flight.startedAt = now;
     const followers = flight.waiting.splice(0);
     const leaseId = randomId();
     const oldest = this.ledger.oldestOpen;
-    const batches =
-      oldest !== undefined && now - oldest >= CARRY_AFTER_MS ? this.ledger.takeBatches(now) : [];
+    // Tokens coming back go with every call (ahead of the lease, which then can grant them again); counts
+    // once they are old enough, so a quiet key's call does not carry a batch each time.
+    const carry = this.ledger.returnsTokens || (oldest !== undefined && now - oldest >= CARRY_AFTER_MS);
+    const batches = carry ? this.ledger.takeBatches(now) : [];
     const call = callLease(
       deps.redis,
       {
         hash,
-        demand: 1 + followers.length,
+        demand: mine + followers.length,
         extra: this.leases.extraFor(hash, now),
         leaseId,
         now,
@@ -137,16 +170,19 @@ export class LeaseFlights {
     try {
       const { reply, settled } = await call;
       this.ledger.confirm(batches.filter((_, index) => settled[index]));
-      outcomes = this.distribute(hash, reply, leaseId, now, 1 + followers.length);
+      this.ledger.redisFailing = false;
+      outcomes = this.distribute(hash, reply, leaseId, now, mine + followers.length);
     } catch (error) {
       // Redis may have granted the lease after all: give it back, whole, with the next batch that lands.
       this.ledger.returnLease(redisKeys.lease(leaseId), 0, now);
+      this.ledger.redisFailing = true;
       if (batches.length > 0) deps.spool(batches);
-      outcomes = Array(1 + followers.length).fill({ kind: "failed", error });
+      outcomes = Array(mine + followers.length).fill({ kind: "failed", error });
     }
-    for (const [index, ticket] of followers.entries()) ticket.signal = outcomes[index + 1] as FlightOutcome;
+    for (const [index, ticket] of followers.entries())
+      ticket.signal = outcomes[index + mine] as FlightOutcome;
     this.handOver(hash, flight);
-    return outcomes[0] as FlightOutcome;
+    return own ? outcomes[0] : undefined;
   }
 
   /** The next round trip is led by the first request that queued during this one, if any did. */
@@ -165,6 +201,10 @@ export class LeaseFlights {
     requests: number,
   ): FlightOutcome[] {
     const usable = reply.key?.kind === "key" && reply.account !== null && reply.granted > 0;
+    // A key Redis no longer lets through loses its lease here at once (a renewal ahead learns it too).
+    if (reply.key?.kind !== "key" || reply.key.status !== "active" || reply.account === null) {
+      this.leases.drop(hash, now);
+    }
     if (!usable) return Array(requests).fill({ kind: "answered", reply });
     const lease: Lease = {
       recordKey: redisKeys.lease(leaseId),
@@ -178,9 +218,8 @@ export class LeaseFlights {
       expiresAt: Math.min(now + LEASE_MS, windowEndMs(reply.account as AccountRecord, now)),
       reply,
     };
-    this.leases.install(hash, lease, this.ledger, now);
+    this.leases.install(hash, lease, now);
     return Array.from({ length: requests }, () => {
-      if (tokensLeft(lease) <= 0) return { kind: "answered", reply };
       const taken = this.leases.take(hash, now);
       return taken ? { kind: "answered", reply, lease: taken } : { kind: "answered", reply };
     });

@@ -1,13 +1,14 @@
 import type { AccountRecord, KeyRecord } from "../keys/records";
 import type { Plan } from "../plans/plans";
 import type { LeaseReply } from "./lease-call";
+import { LEASE_MS } from "./lease-life";
 import type { LimitOutcome } from "./limit-outcome";
 import type { MonthWindow } from "./month";
 import { slidingWindowRetryMs } from "./retry-after";
 import type { UsageLedger } from "./usage";
 
-/** A lease lives at most this long: revocations and tier changes reach every isolate within it. */
-export const LEASE_MS = 1000;
+export { LEASE_MS };
+
 /** The most tokens one isolate asks for beyond its waiting requests. */
 const MAX_EXTRA_TOKENS = 1000;
 /** Leases are asked this much larger than the rate seen, so a steady key renews about once a lease. */
@@ -28,74 +29,111 @@ export interface Lease {
   expiresAt: number;
   /** What Redis said at the grant: the budgets other isolates and later leases may still take. */
   reply: LeaseReply;
+  /** A renewal ahead was started for it. */
+  renewing?: boolean;
+  /** The renewal that takes over once this lease is used up or expires. */
+  next?: Lease;
+}
+
+/** A busy lease is renewed ahead once this share of its tokens or of its life is left. */
+const RENEW_AHEAD_SHARE = 0.3;
+
+/**
+ * Whether a request that just took a token from `lease` should start its renewal in the background: only
+ * leases that were granted more than one token (busy keys), once, when they run low on tokens or time.
+ */
+export function shouldRenewAhead(lease: Lease, now: number): boolean {
+  if (lease.renewing || lease.granted <= 1) return false;
+  const low = tokensLeft(lease) <= lease.granted * RENEW_AHEAD_SHARE;
+  const late = lease.expiresAt - now <= (lease.expiresAt - lease.grantedAt) * RENEW_AHEAD_SHARE;
+  if (!low && !late) return false;
+  lease.renewing = true;
+  return true;
 }
 
 /** Requests this lease can still admit with no round trip. */
 export const tokensLeft = (lease: Lease) => lease.granted - lease.handedOut;
 
 /**
- * This isolate's leases, by key hash. Requests take tokens from a live lease; a lease that lapses (expires,
- * or is replaced by a newer one) with tokens unused hands them to the usage ledger, which gives them back
- * to Redis with the next batch, so budgets held here but not needed return to the other isolates.
+ * This isolate's leases, by key hash. Requests take tokens from a live lease; a renewal that arrives while
+ * the current lease still holds tokens waits behind it (`next`) and takes over when it runs out or expires,
+ * so tokens granted are spent rather than sent back. A lease that lapses (expires, or is dropped) with
+ * tokens unused hands them to the usage ledger, which gives them back to Redis with its next batch.
  */
 export class LeaseTable {
   private readonly leases = new Map<string, Lease>();
-  /** Hashes of leases that still hold unused tokens: the only ones a lapse sweep needs to look at. */
+  /** Hashes whose lease (or the one waiting behind it) still holds unused tokens: what a sweep looks at. */
   private readonly withTokens = new Set<string>();
+
+  constructor(private readonly ledger: UsageLedger) {}
 
   /** One token from the key's live lease, or undefined when it has none (a round trip is needed). */
   take(hash: string, now: number): Lease | undefined {
-    const lease = this.leases.get(hash);
-    if (!lease || now >= lease.expiresAt || tokensLeft(lease) <= 0) return undefined;
+    let lease = this.leases.get(hash);
+    if (!lease) return undefined;
+    if ((now >= lease.expiresAt || tokensLeft(lease) <= 0) && lease.next)
+      lease = this.promote(hash, lease, now);
+    if (now >= lease.expiresAt || tokensLeft(lease) <= 0) return undefined;
     lease.handedOut++;
-    if (tokensLeft(lease) === 0) this.withTokens.delete(hash);
+    if (!holdsTokens(lease)) this.withTokens.delete(hash);
     return lease;
   }
 
   /**
-   * Tokens to ask for beyond the waiting requests: the rate this isolate saw under the previous lease,
+   * Tokens to ask for beyond the waiting requests: the rate this isolate saw under the current lease,
    * over one lease's life, with headroom. 0 for a key seen once or rarely, whose lease then is exactly
    * its demand (the one-request-one-round-trip case).
    */
   extraFor(hash: string, now: number): number {
-    const previous = this.leases.get(hash);
-    if (!previous) return 0;
-    const seenMs = Math.max(now - previous.grantedAt, 50);
-    const perLease = (previous.handedOut / seenMs) * LEASE_MS * HEADROOM;
+    const current = this.leases.get(hash);
+    if (!current) return 0;
+    const seenMs = Math.max(now - current.grantedAt, 50);
+    const perLease = (current.handedOut / seenMs) * LEASE_MS * HEADROOM;
     return Math.min(MAX_EXTRA_TOKENS, Math.floor(perLease));
   }
 
-  /** Installs a new lease for the key; the one it replaces gives its unused tokens back. */
-  install(hash: string, lease: Lease, ledger: UsageLedger, now: number): void {
-    this.lapse(hash, ledger, now);
-    this.leases.delete(hash);
-    this.leases.set(hash, lease);
+  /** Installs a new lease for the key: behind the current one while that still holds tokens, else in its place. */
+  install(hash: string, lease: Lease, now: number): void {
+    const current = this.leases.get(hash);
+    if (current && now < current.expiresAt && tokensLeft(current) > 0) {
+      if (current.next) this.lapse(current.next, now);
+      current.next = lease;
+    } else {
+      if (current) this.lapseAll(current, now);
+      this.leases.delete(hash);
+      this.leases.set(hash, lease);
+    }
     if (tokensLeft(lease) > 0) this.withTokens.add(hash);
     if (this.leases.size > MAX_LEASES) {
       const oldest = this.leases.keys().next().value as string;
-      this.lapse(oldest, ledger, now);
-      this.leases.delete(oldest);
+      this.drop(oldest, now);
     }
   }
 
-  /** Ends the key's lease now (its record changed): unused tokens go back. */
-  drop(hash: string, ledger: UsageLedger, now: number): void {
-    this.lapse(hash, ledger, now);
+  /** Ends the key's leases now (its record changed): unused tokens go back. */
+  drop(hash: string, now: number): void {
+    const current = this.leases.get(hash);
+    if (current) this.lapseAll(current, now);
     this.leases.delete(hash);
+    this.withTokens.delete(hash);
   }
 
   /** Ends the leases of every key of an account (its tier or state changed). */
-  dropAccount(accountId: string, ledger: UsageLedger, now: number): void {
+  dropAccount(accountId: string, now: number): void {
     for (const [hash, lease] of this.leases) {
-      if (lease.account.id === accountId) this.drop(hash, ledger, now);
+      if (lease.account.id === accountId) this.drop(hash, now);
     }
   }
 
   /** Gives back the unused tokens of every lease that has expired. */
-  collectLapsed(ledger: UsageLedger, now: number): void {
+  collectLapsed(now: number): void {
     for (const hash of this.withTokens) {
-      const lease = this.leases.get(hash);
-      if (!lease || now >= lease.expiresAt) this.lapse(hash, ledger, now);
+      let lease = this.leases.get(hash);
+      if (lease && now >= lease.expiresAt) {
+        if (lease.next) lease = this.promote(hash, lease, now);
+        if (now >= lease.expiresAt) this.lapse(lease, now);
+      }
+      if (!lease || !holdsTokens(lease)) this.withTokens.delete(hash);
     }
   }
 
@@ -104,15 +142,31 @@ export class LeaseTable {
     return this.withTokens.size > 0;
   }
 
-  private lapse(hash: string, ledger: UsageLedger, now: number): void {
-    if (!this.withTokens.delete(hash)) return;
-    const lease = this.leases.get(hash);
-    if (!lease || tokensLeft(lease) <= 0) return;
-    ledger.returnLease(lease.recordKey, lease.handedOut, now);
+  /** The lease waiting behind `current` takes its place; what `current` did not hand out goes back. */
+  private promote(hash: string, current: Lease, now: number): Lease {
+    const next = current.next as Lease;
+    current.next = undefined;
+    this.lapse(current, now);
+    this.leases.set(hash, next);
+    return next;
+  }
+
+  private lapseAll(lease: Lease, now: number): void {
+    this.lapse(lease, now);
+    if (lease.next) this.lapse(lease.next, now);
+    lease.next = undefined;
+  }
+
+  private lapse(lease: Lease, now: number): void {
+    if (tokensLeft(lease) <= 0) return;
+    this.ledger.returnLease(lease.recordKey, lease.handedOut, now);
     // Whatever was not handed out is gone from this isolate now.
     lease.granted = lease.handedOut;
   }
 }
+
+const holdsTokens = (lease: Lease): boolean =>
+  tokensLeft(lease) > 0 || (lease.next !== undefined && tokensLeft(lease.next) > 0);
 
 /**
  * The budgets a request admitted from `lease` sees: what Redis had left at the grant plus what this lease

@@ -26,17 +26,17 @@ export interface GatewayState {
 
 export function createGatewayState(): GatewayState {
   const ledger = new UsageLedger();
-  const leases = new LeaseTable();
+  const leases = new LeaseTable(ledger);
   const records = new RecordCache();
   // A change published through this isolate applies here from the next request (keys/record-events.ts).
   listenToRecords({
     keyPublished(hash) {
       records.forgetKey(hash);
-      leases.drop(hash, ledger, Date.now());
+      leases.drop(hash, Date.now());
     },
     accountPublished(accountId) {
       records.forgetAccount(accountId);
-      leases.dropAccount(accountId, ledger, Date.now());
+      leases.dropAccount(accountId, Date.now());
     },
   });
   return {

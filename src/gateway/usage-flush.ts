@@ -6,6 +6,8 @@ import type { UsageLedger } from "./usage";
 
 /** How long after a request its counts may wait for a lease call to carry them before a flush sends them. */
 export const FLUSH_DELAY_MS = 500;
+/** While Redis is failing: the counts go to the spool almost at once. */
+const FAILING_FLUSH_DELAY_MS = 20;
 /** After a refusal: longer than a blocked key's re-check interval, so the re-checks carry the counts. */
 export const REFUSAL_FLUSH_DELAY_MS = 1500;
 /**
@@ -17,8 +19,8 @@ const MAX_FLUSH_HOLD_MS = 5_000;
 export interface FlushDeps {
   redis: Redis;
   log: Logger;
-  /** Hands batches whose outcome is unknown to the durable spool. */
-  spool(batches: SealedBatch[]): void;
+  /** Hands batches whose outcome is unknown to the durable spool; never rejects. */
+  spool(batches: SealedBatch[]): Promise<void>;
 }
 
 /**
@@ -40,7 +42,7 @@ export class UsageFlusher {
   schedule(deps: FlushDeps, delayMs = FLUSH_DELAY_MS): Promise<void> {
     if (this.due) return Promise.resolve();
     this.due = true;
-    return this.flushWhenQuiet(deps, delayMs)
+    return this.flushWhenQuiet(deps, this.ledger.redisFailing ? FAILING_FLUSH_DELAY_MS : delayMs)
       .catch((error) => deps.log.warn("usage flush failed; the counts are kept", { error }))
       .finally(() => {
         this.due = false;
@@ -58,7 +60,7 @@ export class UsageFlusher {
     for (let waited = delayMs; ; waited += delayMs) {
       const carriedBefore = this.ledger.carried;
       await new Promise((resolve) => setTimeout(resolve, delayMs));
-      this.leases.collectLapsed(this.ledger, Date.now());
+      this.leases.collectLapsed(Date.now());
       if (!this.ledger.pending && !this.leases.holdsTokens()) return;
       const quiet = this.ledger.carried === carriedBefore;
       if (this.ledger.pending && (quiet || waited >= MAX_FLUSH_HOLD_MS)) await this.flush(deps);
@@ -73,8 +75,10 @@ export class UsageFlusher {
     let confirmed: boolean[];
     try {
       confirmed = await sendBatches(deps.redis, batches);
+      this.ledger.redisFailing = false;
     } catch (error) {
-      deps.spool(batches);
+      this.ledger.redisFailing = true;
+      await deps.spool(batches);
       throw error;
     }
     this.ledger.confirm(batches.filter((_, index) => confirmed[index]));

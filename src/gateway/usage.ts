@@ -66,6 +66,11 @@ export class UsageLedger {
     return this.openSince !== 0 || this.unconfirmed.size > 0;
   }
 
+  /** Whether lapsed leases wait to give tokens back. */
+  get returnsTokens(): boolean {
+    return this.lapsedLeases.size > 0;
+  }
+
   /** Unix ms of the oldest open count, or undefined when nothing is open. */
   get oldestOpen(): number | undefined {
     return this.openSince === 0 ? undefined : this.openSince;
@@ -92,6 +97,12 @@ export class UsageLedger {
     this.confirm(batches);
     this.spooled = true;
   }
+
+  /**
+   * Whether the last round trip to Redis failed: while it does, counts are spooled at once rather than held
+   * for the flush delay, so an isolate killed during an outage loses next to nothing.
+   */
+  redisFailing = false;
 
   /**
    * Whether this isolate spooled batches since it last replayed the spool: the first round trip that

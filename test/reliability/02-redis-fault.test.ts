@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { LEASE_MS } from "../../src/gateway/lease-life.ts";
 import { generateApiKey } from "../../src/keys/key-format.ts";
 import { accountWithKeys, call } from "./harness/client.ts";
 import { startService, stopService } from "./harness/control.ts";
@@ -65,6 +66,9 @@ describe("faults: Redis stopped mid-run", () => {
       closed: { base: closed, key: cached.key },
     });
     await stopService("redis");
+    // A busy key's live lease keeps serving for up to LEASE_MS (Redis granted those tokens); the fail mode
+    // applies once it has lapsed.
+    await new Promise((resolve) => setTimeout(resolve, LEASE_MS + 200));
 
     expectAdmitted(await hello(a, cached.key), "fail-open, cached key", false);
     expectUnavailable(await hello(closed, cached.key), "fail-closed, cached key");

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { LEASE_MS } from "../../src/gateway/lease-life.ts";
 import { accountWithKeys, call, type TestKey } from "./harness/client.ts";
 import { setBridgeDelay, startService, stopService } from "./harness/control.ts";
 import { env } from "./harness/environment.ts";
@@ -67,6 +68,9 @@ describe("faults: a slow Upstash", () => {
 
     // Ten times the deadline: without it every request would take 3 s.
     await setBridgeDelay(rateLimitTimeoutMs * 10);
+    // The warm-up's lease may still hold tokens for up to LEASE_MS (Redis granted them); the fail mode
+    // applies once it has lapsed.
+    await new Promise((resolve) => setTimeout(resolve, LEASE_MS + 200));
     const open: number[] = [];
     const shut: number[] = [];
     for (let i = 0; i < 8; i++) {
