@@ -24,8 +24,8 @@ import {
 } from "./support";
 
 // Portal accounts with the Resend stand-in: verification, resend limit, expired and reused links, the
-// "already registered" notice, mail refused without a provider key. Reset, invitations and settings are in
-// portal-accounts-reset.test.ts, -invite.test.ts and -settings.test.ts; alerts in -alerts.test.ts.
+// "already registered" notice, mail refused without a provider key. Reset is in portal-accounts-reset.test.ts;
+// invitations, settings and usage alerts in portal-accounts-more.test.ts.
 
 const verifyWith = async (client: ReturnType<typeof portalClient>, token: string) => {
   if (!client.csrf) await portalCsrf(client);
