@@ -76,8 +76,12 @@ describe("portal accounts: password reset", () => {
     // Both answers do the same work before responding (the lookup and the mail happen after it), so any
     // difference is noise: bounded generously so a busy machine cannot fail it, tightly enough that a
     // database lookup plus a mail send (tens of ms) on one side only would.
-    console.log(`reset timing: known median ${knownMedian.toFixed(1)} ms, unknown ${unknownMedian.toFixed(1)} ms`);
-    expect(Math.abs(knownMedian - unknownMedian)).toBeLessThan(Math.max(15, 0.25 * Math.min(knownMedian, unknownMedian)));
+    console.log(
+      `reset timing: known median ${knownMedian.toFixed(1)} ms, unknown ${unknownMedian.toFixed(1)} ms`,
+    );
+    expect(Math.abs(knownMedian - unknownMedian)).toBeLessThan(
+      Math.max(15, 0.25 * Math.min(knownMedian, unknownMedian)),
+    );
 
     // Mail went to every known address and to no unknown one.
     for (const email of known) await waitForMails(email, 1);

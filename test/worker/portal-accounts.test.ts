@@ -47,7 +47,10 @@ describe("portal accounts: email verification", () => {
     const refused = await portalApi(client, "/keys", { method: "POST", json: { name: "too early" } });
     expect(refused.status).toBe(403);
     expect(await problemOf(refused)).toMatchObject({ type: "/problems/email-unverified" });
-    const checkout = await portalApi(client, "/billing/checkout", { method: "POST", json: { tier: "basic" } });
+    const checkout = await portalApi(client, "/billing/checkout", {
+      method: "POST",
+      json: { tier: "basic" },
+    });
     expect(checkout.status).toBe(403);
     // The page form goes to the settings page, which says what to do.
     const page = await client.fetch("/portal/keys", {
