@@ -67,6 +67,13 @@ function formErrorOf(error: unknown): FormState {
   };
 }
 
+/** Notices of the login page after a link did its work (portal-pages.handlers.tsx shows them). */
+export const LOGIN_NOTICES: Record<string, string> = {
+  verified: "Thank you: your email address is confirmed. Log in to create your keys.",
+  "email-changed": "Your new email address is confirmed: log in with it.",
+  "password-reset": "Your new password is set and every session was signed out: log in with it.",
+};
+
 const tokenOf = (c: PageContextT) => (c.req.query("token") ?? "").slice(0, 128);
 const minutes = (seconds: number) => Math.max(1, Math.ceil(seconds / 60));
 
