@@ -7,6 +7,7 @@ export const testSecrets = {
   ORIGIN_SHARED_SECRET: "test-origin-secret-0123456789abcdef",
   STRIPE_WEBHOOK_SECRET: "whsec_test_0123456789abcdef0123456789",
   STRIPE_SECRET_KEY: "sk_test_local_standin",
+  RESEND_API_KEY: "re_test_local_standin",
 };
 
 export default defineConfig({

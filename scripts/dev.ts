@@ -62,6 +62,8 @@ try {
 if (!stack) throw new Error("unreachable: the stack started or shutdown exited");
 
 const vars = Object.entries(stack.workerVars).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+// Mail: a .dev.vars made before mail existed has no RESEND_API_KEY; the local stand-in takes any re_ key.
+if (!devVars.RESEND_API_KEY) vars.push("--var", "RESEND_API_KEY:re_local_standin");
 wrangler = spawn(
   "wrangler",
   [
@@ -97,7 +99,7 @@ wrangler.on("exit", (code) => {
 await waitForHealth(`http://${host}:${port}/health`);
 console.log(
   `[dev] ready: gateway http://${host}:${port} (docs /docs, health /health) | demo origin ${stack.origin.url} | ` +
-    `redis ${stack.bridge ? `bridge ${stack.bridge.url}` : "Upstash"} | postgres ${stack.postgres.embedded ? "embedded" : "DATABASE_URL"} | Ctrl-C stops all`,
+    `mail outbox ${stack.mail.outboxUrl} | redis ${stack.bridge ? `bridge ${stack.bridge.url}` : "Upstash"} | postgres ${stack.postgres.embedded ? "embedded" : "DATABASE_URL"} | Ctrl-C stops all`,
 );
 
 async function waitForHealth(url: string): Promise<void> {

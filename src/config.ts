@@ -30,6 +30,13 @@ export interface Bindings {
   PORTAL_SESSION_HOURS?: string;
   PORTAL_LOGIN_ATTEMPTS_PER_EMAIL?: string;
   PORTAL_LOGIN_ATTEMPTS_PER_IP?: string;
+  // Mail (src/mail) and portal accounts. Without RESEND_API_KEY, routes that send mail answer 503.
+  RESEND_API_KEY?: string;
+  RESEND_API_BASE?: string;
+  MAIL_FROM?: string;
+  MAIL_SUPPORT_ADDRESS?: string;
+  API_NAME?: string;
+  PORTAL_REQUIRE_VERIFIED_EMAIL?: string;
 }
 
 const commaList = z
@@ -81,6 +88,25 @@ const configSchema = z.object({
   portalSessionHours: z.coerce.number().int().min(1).max(720).default(168),
   portalLoginAttemptsPerEmail: z.coerce.number().int().min(1).max(1000).default(10),
   portalLoginAttemptsPerIp: z.coerce.number().int().min(1).max(10_000).default(50),
+  // Mail. The key stays optional (any shape): without it the routes that send mail answer 503, nothing else.
+  resendApiKey: z.string().min(1).optional(),
+  resendApiBase: z.url({ protocol: /^https?$/ }).default("https://api.resend.com"),
+  /** RFC 5322 mailbox of a domain verified at Resend: `Name <address>` or a bare address. */
+  mailFrom: z
+    .string()
+    .regex(
+      /^(?:[^<>\r\n]{1,100} <)?[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>?$/,
+      "a mailbox like Name <no-reply@example.com>",
+    )
+    .default("API Portal <no-reply@example.com>"),
+  mailSupportAddress: z.email().default("support@example.com"),
+  /** The API's name as mails and pages call it. */
+  apiName: z.string().min(1).max(100).default("the API"),
+  /** Unverified developers may log in and read the docs, but not create keys or buy a plan. */
+  portalRequireVerifiedEmail: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((value) => value === "true"),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -124,6 +150,12 @@ export function parseConfig(env: Bindings): Config {
     portalSessionHours: blankToUndefined(env.PORTAL_SESSION_HOURS),
     portalLoginAttemptsPerEmail: blankToUndefined(env.PORTAL_LOGIN_ATTEMPTS_PER_EMAIL),
     portalLoginAttemptsPerIp: blankToUndefined(env.PORTAL_LOGIN_ATTEMPTS_PER_IP),
+    resendApiKey: blankToUndefined(env.RESEND_API_KEY),
+    resendApiBase: blankToUndefined(env.RESEND_API_BASE),
+    mailFrom: blankToUndefined(env.MAIL_FROM),
+    mailSupportAddress: blankToUndefined(env.MAIL_SUPPORT_ADDRESS),
+    apiName: blankToUndefined(env.API_NAME),
+    portalRequireVerifiedEmail: blankToUndefined(env.PORTAL_REQUIRE_VERIFIED_EMAIL),
   });
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));

@@ -5,6 +5,7 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgre
 import { applyMigrations } from "./migrate.ts";
 import { type NeonWsProxy, startNeonWsProxy } from "./neon-ws-proxy.ts";
 import { hasRedisServer, type RunningRedis, redisAnswers, startRedisServer } from "./redis.ts";
+import { type ResendStandin, startResendStandin } from "./resend-standin.ts";
 import { type StripeStandin, startStripeStandin } from "./stripe-standin.ts";
 import { startUpstashBridge, type UpstashBridge } from "./upstash-bridge.ts";
 
@@ -23,6 +24,8 @@ export interface LocalStackOptions {
   /** Billing: a real Stripe API base (https://api.stripe.com) instead of the local stand-in. */
   stripeApiBase?: string;
   log: (line: string) => void;
+  /** Mail: where the Resend stand-in's log lines go (default `log`); the reliability suite keeps them in a file. */
+  mailLog?: (line: string) => void;
 }
 
 export interface LocalStack {
@@ -35,6 +38,8 @@ export interface LocalStack {
   origin: DemoOrigin;
   /** Billing: the local Stripe API stand-in, unless `stripeApiBase` was given. */
   stripe?: StripeStandin;
+  /** Mail: the local stand-in of Resend's API, with its outbox page. */
+  mail: ResendStandin;
   /** Stops everything this stack started, newest first. */
   close(): Promise<void>;
 }
@@ -61,12 +66,16 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     // Billing: Stripe's API cannot be reached offline (or from the tests); the stand-in answers in its place.
     const stripe = opts.stripeApiBase ? undefined : await startStripeStandin();
     if (stripe) stops.push(() => stripe.close());
+    // Mail: no provider can be reached offline; the stand-in keeps every message and shows them at /outbox.
+    const mail = await startResendStandin({ log: opts.mailLog ?? opts.log });
+    stops.push(() => mail.close());
     return {
       ...redisSide,
       proxy,
       postgres,
       origin,
       stripe,
+      mail,
       close,
       workerVars: {
         UPSTASH_REDIS_REST_URL: redisSide.restUrl,
@@ -75,6 +84,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         NEON_WS_PROXY: proxy.wsProxyBase,
         ORIGIN_URL: origin.url,
         STRIPE_API_BASE: stripe?.url ?? opts.stripeApiBase ?? "https://api.stripe.com",
+        RESEND_API_BASE: mail.url,
       },
     };
   } catch (error) {

@@ -1,5 +1,7 @@
-import { lt } from "drizzle-orm";
+import { lt, or } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { accountTokens } from "../db/schema/account-tokens";
+import { quotaAlerts } from "../db/schema/quota-alerts";
 import { stripeEvents } from "../db/schema/stripe-events";
 import { usageDaily } from "../db/schema/usage-daily";
 
@@ -7,12 +9,16 @@ import { usageDaily } from "../db/schema/usage-daily";
 const STRIPE_EVENT_RETENTION_DAYS = 30;
 /** Usage history shown in the portal and the admin API. */
 const USAGE_RETENTION_DAYS = 400;
+/** Portal accounts: used or expired mail tokens are kept a month (to answer "this link was used"), then go. */
+const TOKEN_RETENTION_DAYS = 30;
+/** Quota alerts matter for their month only; a year of them answers "were we warned?". */
+const QUOTA_ALERT_RETENTION_DAYS = 400;
 
 /** Deletes what no longer serves a purpose. Deleting is idempotent, so overlapping runs are harmless. */
 export async function pruneOldData(
   db: Database,
   now: Date,
-): Promise<{ stripeEvents: number; usageDays: number }> {
+): Promise<{ stripeEvents: number; usageDays: number; accountTokens: number; quotaAlerts: number }> {
   const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000);
   const events = await db
     .delete(stripeEvents)
@@ -22,5 +28,23 @@ export async function pruneOldData(
     .delete(usageDaily)
     .where(lt(usageDaily.day, daysAgo(USAGE_RETENTION_DAYS).toISOString().slice(0, 10)))
     .returning({ day: usageDaily.day });
-  return { stripeEvents: events.length, usageDays: usage.length };
+  const tokens = await db
+    .delete(accountTokens)
+    .where(
+      or(
+        lt(accountTokens.expiresAt, daysAgo(TOKEN_RETENTION_DAYS)),
+        lt(accountTokens.usedAt, daysAgo(TOKEN_RETENTION_DAYS)),
+      ),
+    )
+    .returning({ hash: accountTokens.tokenHash });
+  const alerts = await db
+    .delete(quotaAlerts)
+    .where(lt(quotaAlerts.createdAt, daysAgo(QUOTA_ALERT_RETENTION_DAYS)))
+    .returning({ month: quotaAlerts.month });
+  return {
+    stripeEvents: events.length,
+    usageDays: usage.length,
+    accountTokens: tokens.length,
+    quotaAlerts: alerts.length,
+  };
 }

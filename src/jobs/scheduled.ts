@@ -5,10 +5,13 @@ import { type Bindings, configFor } from "../config";
 import { openDatabase } from "../db/client";
 import { retireExpiredKeys } from "../keys/retire";
 import { createLogger, type Logger } from "../lib/log";
+import { mailConfigured, mailerFor } from "../mail/mail-client";
+import { brandOf } from "../portal/services/account-mail";
 import { redisFor } from "../store/redis";
 import { rollupUsage } from "../usage/rollup";
 import { replaySpool } from "../usage/spool";
 import { pruneOldData } from "./prune";
+import { sendQuotaAlerts } from "./quota-alerts";
 
 export type JobOutcome =
   | { job: string; ok: true; result: unknown; ms: number }
@@ -51,6 +54,22 @@ export async function runScheduledJobs(
             () =>
               reportMeteredUsage(
                 { db, stripe: stripeClient(config), meterEventName: config.stripeMeterEventName },
+                now,
+              ),
+          ],
+          // Portal accounts: 80 % / 100 % quota mails, from the counters the edge keeps (never on the request path).
+          [
+            "quota-alerts",
+            () =>
+              sendQuotaAlerts(
+                {
+                  db,
+                  redis,
+                  log: logger,
+                  mailer: mailConfigured(config) ? mailerFor(config, logger) : undefined,
+                  brand: brandOf(config),
+                  portalUrl: config.portalUrl,
+                },
                 now,
               ),
           ],

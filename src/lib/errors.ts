@@ -11,9 +11,13 @@ export const problemTypes = {
   key_in_query: { status: 400, title: "API keys are not accepted in the query string" },
   // Billing: a Stripe webhook whose signature or body does not check out.
   invalid_webhook: { status: 400, title: "The webhook could not be verified" },
+  // Portal accounts: a verification, reset or invitation link that is unknown, used or expired.
+  invalid_token: { status: 400, title: "The link is not valid" },
   unauthorized: { status: 401, title: "Authentication required" },
   invalid_key: { status: 403, title: "The API key is not valid" },
   forbidden: { status: 403, title: "Forbidden" },
+  // Portal accounts: keys and plans wait until the developer has verified their email address.
+  email_unverified: { status: 403, title: "Verify your email address first" },
   not_found: { status: 404, title: "Not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },
@@ -28,6 +32,10 @@ export const problemTypes = {
   unavailable: { status: 503, title: "Service unavailable" },
   // Billing: a Stripe setting is missing; billing is off, the rest of the gateway is not.
   billing_not_configured: { status: 503, title: "Billing is not configured" },
+  // Mail: RESEND_API_KEY is missing; routes that must send mail refuse rather than drop it.
+  mail_not_configured: { status: 503, title: "Sending email is not configured" },
+  // Mail: the provider refused or could not be reached.
+  mail_provider_error: { status: 502, title: "The email could not be sent" },
   origin_timeout: { status: 504, title: "The origin did not answer in time" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
 

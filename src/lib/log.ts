@@ -16,10 +16,13 @@ const SECRET_SHAPES: RegExp[] = [
   /(\/\/[^:/@\s]+:)[^@/\s]+@/g,
   // drizzle's "Failed query: ... params: ..." carries the query's values (emails, hashes).
   /\bparams: [^\n]*/g,
+  // Mail: Resend API keys, and the single-use tokens of portal links (?token=...).
+  /\bre_[A-Za-z0-9_]{8,}/g,
+  /[?&]token=[^&\s"]+/g,
 ];
 
 /** One cheap test every secret shape above needs to pass: most strings (ids, paths, numbers) skip the rest. */
-const MAY_HOLD_SECRET = /gw_|[sr]k_|whsec_|bearer|\/\/|params: /i;
+const MAY_HOLD_SECRET = /gw_|[sr]k_|whsec_|bearer|\/\/|params: |re_|token=/i;
 
 export function redactString(value: string): string {
   if (!MAY_HOLD_SECRET.test(value)) return value;

@@ -27,6 +27,10 @@ export const redisKeys = {
   // Developer portal (src/portal).
   /** JSON PortalSession by the SHA-256 hex of the session id (the id itself is never stored); expires by TTL. */
   portalSession: (idHash: string) => `gw:portal:session:${idHash}`,
+  /** Set of the SHA-256 hex of an account's portal session ids, so a password reset can end them all. */
+  portalAccountSessions: (accountId: string) => `gw:portal:sessions:${accountId}`,
+  /** Prefix of the limiter of mails a visitor can ask for (verification resends, password resets). */
+  portalMailPrefix: "gw:portal:mail",
   /** Prefix of the login limiter's sliding windows: `${prefix}:email:${emailHash}`, `${prefix}:ip:${ip}`. */
   portalLoginPrefix: "gw:portal:login",
 } as const;

@@ -4,6 +4,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Browser, launchBrowser } from "./browser.ts";
 import { type DevServer, startDevServer } from "./dev-server.ts";
+import { verifyFromOutbox } from "./outbox.ts";
 
 // The developer's journey in a real browser against `npm run dev`: sign up, a key, a call, the usage it
 // made, rotation, revocation; then a second developer who sees nothing of the first. Screenshots of every
@@ -46,6 +47,9 @@ async function signUpAndLogIn(email: string, screenshots: boolean) {
   if (screenshots) await shot("03-login");
   await page.getByRole("button", { name: "Log in" }).click();
   await page.waitForURL("**/portal/keys");
+  // Keys and plans wait for a confirmed address: open the link from the local mail outbox.
+  await verifyFromOutbox(page, dev, email);
+  await page.goto(`${dev.url}/portal/keys`);
 }
 
 const callApi = (key: string) => fetch(`${dev.url}/v1/hello`, { headers: { "X-API-Key": key } });

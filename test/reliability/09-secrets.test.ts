@@ -20,6 +20,157 @@ const area = "secrets";
 const issued = readIssuedKeys(env.runDir);
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
+// Portal accounts: the links mailed for verification, reset and invitation carry single-use tokens; they, and
+// the passwords chosen with them, must appear nowhere but in the mail: not in any log line (the gateways' and
+// the mail stand-in's), not in Postgres (account_tokens keeps SHA-256 only), not in Redis.
+describe("secrets: portal account mails", () => {
+  const gateway = env.gateways.a;
+  const password = `reliability passphrase ${Date.now()}`;
+  const newPassword = `reliability reset passphrase ${Date.now()}`;
+  const email = `secrets-${Date.now()}@example.com`;
+  const invited = `invited-${Date.now()}@example.com`;
+
+  /** A browser-like visitor: cookies kept, Origin sent, the CSRF token of GET /portal/api/csrf. */
+  async function visitor() {
+    const jar = new Map<string, string>();
+    const call = async (path: string, init: { method?: string; json?: unknown; csrf?: string } = {}) => {
+      const headers: Record<string, string> = { Origin: gateway, "CF-Connecting-IP": "192.0.2.99" };
+      if (jar.size > 0) headers.Cookie = [...jar].map(([name, value]) => `${name}=${value}`).join("; ");
+      if (init.csrf) headers["X-CSRF-Token"] = init.csrf;
+      if (init.json !== undefined) headers["Content-Type"] = "application/json";
+      const response = await fetch(`${gateway}${path}`, {
+        method: init.method ?? "GET",
+        headers,
+        body: init.json !== undefined ? JSON.stringify(init.json) : undefined,
+      });
+      for (const line of response.headers.getSetCookie()) {
+        const [pair = ""] = line.split(";");
+        const eq = pair.indexOf("=");
+        jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+      }
+      return response;
+    };
+    const csrf = ((await (await call("/portal/api/csrf")).json()) as { csrfToken: string }).csrfToken;
+    return { call, csrf };
+  }
+
+  async function mailsTo(to: string, count: number) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const response = await fetch(`${env.mail.url}/__standin/emails?to=${encodeURIComponent(to)}`);
+      const { emails } = (await response.json()) as { emails: Array<{ text: string; html: string }> };
+      if (emails.length >= count || Date.now() > deadline) return emails;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  const tokensIn = (mails: Array<{ text: string }>) =>
+    mails.flatMap((mail) =>
+      [...mail.text.matchAll(/[?&]token=([A-Za-z0-9_-]{43})/g)].map((match) => match[1] as string),
+    );
+
+  it("no token, link or password of a sign-up, reset or invitation is in a log, a table or Redis", async () => {
+    const mark = violationMark();
+    const someone = await visitor();
+    const signedUp = await someone.call("/portal/api/signup", {
+      method: "POST",
+      csrf: someone.csrf,
+      json: { email, password },
+    });
+    expect(signedUp.status).toBe(202);
+    const asker = await visitor();
+    const reset = await asker.call("/portal/api/password/forgot", {
+      method: "POST",
+      csrf: asker.csrf,
+      json: { email },
+    });
+    expect(reset.status).toBe(202);
+    const invitation = await fetch(`${gateway}/admin/v1/invitations`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${env.adminToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ email: invited }),
+    });
+    expect(invitation.status).toBe(201);
+    const mails = [...(await mailsTo(email, 2)), ...(await mailsTo(invited, 1))];
+    const tokens = tokensIn(mails);
+    expect(tokens.length).toBeGreaterThanOrEqual(3);
+    // Use the reset link, so a password chosen through a link is in the mix too.
+    const resetToken = tokensIn(await mailsTo(email, 2)).at(-1) as string;
+    const used = await asker.call("/portal/api/password/reset", {
+      method: "POST",
+      csrf: asker.csrf,
+      json: { token: resetToken, password: newPassword },
+    });
+    expect(used.status).toBe(204);
+    // Log lines are written as they happen; give the processes a moment to flush.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    const needles = [...tokens, password, newPassword, env.secrets.RESEND_API_KEY as string];
+    const logFiles = readdirSync(env.runDir).filter((name) => name.endsWith(".log"));
+    expect(logFiles).toContain("mail-standin.log");
+    let lines = 0;
+    for (const file of logFiles) {
+      for (const line of readFileSync(join(env.runDir, file), "utf8").split("\n")) {
+        lines += 1;
+        const found = needles.filter((needle) => line.includes(needle));
+        verify(found.length === 0, area, () => `${file}: a mail token or password in: ${line.slice(0, 160)}`);
+      }
+    }
+    const standinLog = readFileSync(join(env.runDir, "mail-standin.log"), "utf8");
+    expect(standinLog).toMatch(/accepted/);
+
+    const tableHits = await withDatabase(async (db) => {
+      const columns = await db.query<{ table_name: string; column_name: string }>(
+        "select table_name, column_name from information_schema.columns where table_schema = 'public' " +
+          "and data_type in ('text', 'character varying', 'json', 'jsonb', 'character')",
+      );
+      const hits: string[] = [];
+      for (const { table_name: table, column_name: column } of columns.rows) {
+        const t = db.escapeIdentifier(table);
+        const c = db.escapeIdentifier(column);
+        for (const needle of needles) {
+          const rows = await db.query(`select 1 from ${t} where strpos(${c}::text, $1) > 0 limit 1`, [
+            needle,
+          ]);
+          if (rows.rowCount) hits.push(`${table}.${column}`);
+        }
+      }
+      const hashes = await db.query<{ token_hash: string }>("select token_hash from account_tokens");
+      return { hits, hashes: new Set(hashes.rows.map((row) => row.token_hash)) };
+    });
+    verify(tableHits.hits.length === 0, area, () => `mail tokens in Postgres: ${tableHits.hits.join(", ")}`);
+    const unhashed = tokens.filter((token) => !tableHits.hashes.has(sha256(token)));
+    verify(unhashed.length === 0, area, () => `${unhashed.length} mailed tokens have no SHA-256 row`);
+
+    const redis = new Redis(env.redisUrl, { maxRetriesPerRequest: 1 });
+    try {
+      let cursor = "0";
+      do {
+        const [next, names] = await redis.scan(cursor, "COUNT", 500);
+        cursor = next;
+        for (const name of names) {
+          const type = await redis.type(name);
+          const value =
+            type === "string"
+              ? ((await redis.get(name)) ?? "")
+              : type === "set"
+                ? (await redis.smembers(name)).join(" ")
+                : type === "hash"
+                  ? JSON.stringify(await redis.hgetall(name))
+                  : "";
+          const found = needles.filter((needle) => `${name} ${value}`.includes(needle));
+          verify(found.length === 0, area, () => `Redis ${name} holds a mail token or password`);
+        }
+      } while (cursor !== "0");
+    } finally {
+      redis.disconnect();
+    }
+    measure("secrets: mail tokens checked", tokens.length);
+    measure("secrets: log lines scanned for mail tokens", lines);
+    expect(violationsSince(mark)).toEqual([]);
+  }, 120_000);
+});
+
 describe("secrets: after the whole suite", () => {
   it("no log line of any gateway process holds a secret, an issued key, or any full API key in the worker's own lines", () => {
     const mark = violationMark();
@@ -55,7 +206,7 @@ describe("secrets: after the whole suite", () => {
       .map((line) => JSON.parse(line) as FileFigures);
     const leaks = files.flatMap((file) =>
       file.violations.filter((text) =>
-        /contains (ADMIN_TOKEN|ORIGIN_SHARED_SECRET|STRIPE_|UPSTASH_|issued key)/.test(text),
+        /contains (ADMIN_TOKEN|ORIGIN_SHARED_SECRET|STRIPE_|UPSTASH_|RESEND_|issued key)/.test(text),
       ),
     );
     measure("secrets: response bodies with a secret (all files)", leaks.length);

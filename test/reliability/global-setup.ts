@@ -3,7 +3,7 @@
 // database of the PostgreSQL at TEST_POSTGRES_URL, a recording origin, a decoy, and three gateways as real
 // `wrangler dev` processes. Everything started is stopped at the end, whatever the tests did.
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import {
@@ -93,6 +93,8 @@ async function startEverything(
     redisUrl: redis.url,
     databaseUrl,
     log,
+    // Mail: the stand-in's lines go to a .log file of the run, which 09-secrets scans with the gateways'.
+    mailLog: (line) => appendFileSync(join(runDir, "mail-standin.log"), `${line}\n`),
   });
   stops.push(() => stack.close());
   // The Neon proxy is the worker's only way to Postgres: closing it is "Postgres down" for the worker,
@@ -107,6 +109,7 @@ async function startEverything(
     STRIPE_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64url")}`,
     STRIPE_SECRET_KEY: `sk_test_${randomBytes(24).toString("base64url")}`,
     UPSTASH_REDIS_REST_TOKEN: stack.workerVars.UPSTASH_REDIS_REST_TOKEN ?? "",
+    RESEND_API_KEY: `re_${randomBytes(24).toString("hex")}`,
   };
   const origin = await startRecordingOrigin({ sharedSecret: secrets.ORIGIN_SHARED_SECRET });
   stops.push(() => origin.stop());
@@ -191,5 +194,6 @@ async function startEverything(
     origin: { url: origin.url, host: origin.host },
     decoyPort: decoy.port,
     settings,
+    mail: { url: stack.mail.url },
   };
 }

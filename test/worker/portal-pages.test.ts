@@ -172,6 +172,14 @@ describe("portal JSON API document", () => {
         "/session",
         "/signup",
         "/usage",
+        // Portal accounts (portal-accounts*.test.ts).
+        "/account/email",
+        "/account/password",
+        "/email/verification",
+        "/email/verify",
+        "/invitation/accept",
+        "/password/forgot",
+        "/password/reset",
       ].sort(),
     );
     expect(document.paths["/keys"]?.post?.security).toEqual([{ portalSession: [], csrfToken: [] }]);

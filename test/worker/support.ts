@@ -346,8 +346,11 @@ export async function portalLogin(client: PortalClient, email: string, password 
   return response;
 }
 
-/** A developer who signed up through the portal and is logged in. */
-export async function portalDeveloper() {
+/**
+ * A developer who signed up through the portal and is logged in; with `verified` (the default) they also
+ * opened the verification link from the mail stand-in's outbox, so keys and plans are open to them.
+ */
+export async function portalDeveloper(options: { verified?: boolean } = {}) {
   const client = portalClient();
   const email = uniqueEmail();
   const signedUp = await portalSignUp(client, email);
@@ -355,8 +358,60 @@ export async function portalDeveloper() {
   const login = await portalLogin(client, email);
   if (login.status !== 200) throw new Error(`login: ${login.status} ${await login.text()}`);
   const { account } = (await login.json()) as { account: { id: string; email: string; tier: string } };
+  if (options.verified ?? true) {
+    const token = tokenFromLink(await linkInMail(email, "/portal/verify"));
+    const verified = await portalApi(client, "/email/verify", { method: "POST", json: { token } });
+    if (verified.status !== 200) throw new Error(`verify: ${verified.status} ${await verified.text()}`);
+  }
   return { client, email, accountId: account.id };
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Mail (test/worker/portal-accounts*.test.ts): the Resend stand-in's record of what the worker sent.
+// ---------------------------------------------------------------------------------------------------------
+
+export interface SentEmail {
+  id: string;
+  from: string;
+  to: string[];
+  subject: string;
+  html: string | null;
+  text: string | null;
+  tags: Array<{ name: string; value: string }> | null;
+  idempotency_key: string | null;
+}
+
+/** Every message the mail stand-in accepted for `to`, oldest first. */
+export async function mailsTo(to: string): Promise<SentEmail[]> {
+  const response = await fetch(`${env.RESEND_API_BASE}/__standin/emails?to=${encodeURIComponent(to)}`);
+  return ((await response.json()) as { emails: SentEmail[] }).emails;
+}
+
+/**
+ * Waits until `to` has at least `count` messages (mails sent after the response, e.g. password resets,
+ * arrive a moment later) and returns them. Polls; the deadline is generous so a busy machine does not fail it.
+ */
+export async function waitForMails(to: string, count = 1, timeoutMs = 15_000): Promise<SentEmail[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const mails = await mailsTo(to);
+    if (mails.length >= count) return mails;
+    if (Date.now() > deadline) throw new Error(`${to} got ${mails.length} mails, expected ${count}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The newest link to `path` (e.g. /portal/verify) in the newest mail to `to` that has one. */
+export async function linkInMail(to: string, path: string, count = 1): Promise<string> {
+  const mails = await waitForMails(to, count);
+  for (const mail of [...mails].reverse()) {
+    const match = new RegExp(`https?://[^\\s"<>]+${path}\\?token=[A-Za-z0-9_%-]+`).exec(mail.text ?? "");
+    if (match) return match[0];
+  }
+  throw new Error(`no ${path} link in the mails to ${to}`);
+}
+
+export const tokenFromLink = (link: string) => new URL(link).searchParams.get("token") ?? "";
 
 /** A signed-in JSON API call with the client's CSRF token. */
 export function portalApi(

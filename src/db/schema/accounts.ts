@@ -22,6 +22,8 @@ export const accounts = pgTable(
      * subscription snapshots are ordered separately, so neither kind can hide a newer event of the other.
      */
     paymentEventCreated: bigint("payment_event_created", { mode: "number" }),
+    /** Portal accounts: when the owner proved they read mail at `email` (null: not yet). */
+    emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true })
       .notNull()

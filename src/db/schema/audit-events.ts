@@ -10,6 +10,12 @@ export const auditActions = [
   "key.rotated",
   "key.revoked",
   "key.expired",
+  // Portal accounts (src/portal/services).
+  "account.invited",
+  "account.email_verified",
+  "account.email_changed",
+  "account.password_reset",
+  "account.password_changed",
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -2,6 +2,24 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { PRESESSION_COOKIE_NAME, SESSION_COOKIE_NAME } from "../auth/session-cookie";
 import type { PortalEnv } from "../portal-env";
 import {
+  acceptInvitationHandler,
+  changeEmailHandler,
+  changePasswordHandler,
+  forgotPasswordHandler,
+  resendVerificationHandler,
+  resetPasswordHandler,
+  verifyEmailHandler,
+} from "./accounts.handlers";
+import {
+  acceptInvitationRoute,
+  changeEmailRoute,
+  changePasswordRoute,
+  forgotPasswordRoute,
+  resendVerificationRoute,
+  resetPasswordRoute,
+  verifyEmailRoute,
+} from "./accounts.routes";
+import {
   billingHandler,
   billingPortalHandler,
   checkoutHandler,
@@ -63,18 +81,28 @@ export function createPortalApiRouter(defaultHook: ConstructorParameters<typeof 
         "What the portal's pages do, for scripts: behind the portal's session cookie and a CSRF token.",
     },
   });
-  return router
-    .openapi(csrfRoute, csrfHandler)
-    .openapi(signUpRoute, signUpHandler)
-    .openapi(loginRoute, loginHandler)
-    .openapi(logoutRoute, logoutHandler)
-    .openapi(sessionRoute, sessionHandler)
-    .openapi(listKeysRoute, listKeysHandler)
-    .openapi(createKeyRoute, createKeyHandler)
-    .openapi(rotateKeyRoute, rotateKeyHandler)
-    .openapi(revokeKeyRoute, revokeKeyHandler)
-    .openapi(usageRoute, usageHandler)
-    .openapi(billingRoute, billingHandler)
-    .openapi(checkoutRoute, checkoutHandler)
-    .openapi(billingPortalRoute, billingPortalHandler);
+  return (
+    router
+      .openapi(csrfRoute, csrfHandler)
+      .openapi(signUpRoute, signUpHandler)
+      .openapi(loginRoute, loginHandler)
+      .openapi(logoutRoute, logoutHandler)
+      .openapi(sessionRoute, sessionHandler)
+      .openapi(listKeysRoute, listKeysHandler)
+      .openapi(createKeyRoute, createKeyHandler)
+      .openapi(rotateKeyRoute, rotateKeyHandler)
+      .openapi(revokeKeyRoute, revokeKeyHandler)
+      .openapi(usageRoute, usageHandler)
+      .openapi(billingRoute, billingHandler)
+      .openapi(checkoutRoute, checkoutHandler)
+      .openapi(billingPortalRoute, billingPortalHandler)
+      // Portal accounts: verification, password reset, invitations, settings.
+      .openapi(verifyEmailRoute, verifyEmailHandler)
+      .openapi(resendVerificationRoute, resendVerificationHandler)
+      .openapi(forgotPasswordRoute, forgotPasswordHandler)
+      .openapi(resetPasswordRoute, resetPasswordHandler)
+      .openapi(acceptInvitationRoute, acceptInvitationHandler)
+      .openapi(changeEmailRoute, changeEmailHandler)
+      .openapi(changePasswordRoute, changePasswordHandler)
+  );
 }

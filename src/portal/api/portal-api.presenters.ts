@@ -1,5 +1,13 @@
 import type { Account } from "../../db/schema/accounts";
 
 export function presentSession(account: Account, csrfToken: string) {
-  return { account: { id: account.id, email: account.email, tier: account.tier }, csrfToken };
+  return {
+    account: {
+      id: account.id,
+      email: account.email,
+      tier: account.tier,
+      emailVerified: account.emailVerifiedAt !== null,
+    },
+    csrfToken,
+  };
 }

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { problemResponses } from "../../lib/openapi";
 import { requireSession, verifyCsrf } from "../auth/portal-session";
+import { requireVerifiedEmail } from "../auth/require-verified";
 import {
   BillingSchema,
   CheckoutSchema,
@@ -27,6 +28,8 @@ import {
  * login check the CSRF token bound to the presession cookie (GET /csrf hands it out).
  */
 const signedIn: MiddlewareHandler[] = [requireSession("api"), verifyCsrf()];
+/** Portal accounts: creating keys and buying plans wait for a verified address (PORTAL_REQUIRE_VERIFIED_EMAIL). */
+const signedInVerified: MiddlewareHandler[] = [...signedIn, requireVerifiedEmail("api")];
 const anonymous: MiddlewareHandler[] = [verifyCsrf()];
 const session = [{ portalSession: [] }];
 const sessionAndToken = [{ portalSession: [], csrfToken: [] }];
@@ -111,7 +114,7 @@ export const createKeyRoute = createRoute({
   tags,
   security: sessionAndToken,
   summary: "Create a key (the key itself is in this response only)",
-  middleware: signedIn,
+  middleware: signedInVerified,
   request: body(CreatePortalKeySchema),
   responses: {
     201: { description: "The new key", ...json(CreatedPortalKeySchema) },
@@ -174,7 +177,7 @@ export const checkoutRoute = createRoute({
   tags,
   security: sessionAndToken,
   summary: "Start Stripe Checkout for a tier (the tier changes once Stripe confirms payment)",
-  middleware: signedIn,
+  middleware: signedInVerified,
   request: body(CheckoutSchema),
   responses: {
     201: { description: "Send the browser to `url`", ...json(RedirectSchema) },

@@ -42,7 +42,14 @@ export const CsrfSchema = z
 
 export const SessionSchema = z
   .object({
-    account: z.object({ id: z.string(), email: z.email(), tier: z.string() }),
+    account: z.object({
+      id: z.string(),
+      email: z.email(),
+      tier: z.string(),
+      emailVerified: z
+        .boolean()
+        .openapi({ description: "Whether the address is confirmed (keys and plans wait for it)" }),
+    }),
     csrfToken: z.string().openapi({ description: "Bound to this session; send it as X-CSRF-Token" }),
   })
   .openapi("PortalSession");

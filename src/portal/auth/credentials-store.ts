@@ -33,6 +33,10 @@ export async function insertCredential(
   return inserted.length > 0;
 }
 
-export async function replaceHash(db: Database, accountId: string, passwordHash: string): Promise<void> {
+export async function replaceHash(
+  db: Pick<Database, "update">,
+  accountId: string,
+  passwordHash: string,
+): Promise<void> {
   await db.update(portalCredentials).set({ passwordHash }).where(eq(portalCredentials.accountId, accountId));
 }

@@ -5,7 +5,8 @@ import { toBase64Url } from "./password-hash";
 
 /**
  * Portal sign-ins, in Redis with a TTL. The session id is 256 random bits that only the browser holds (in an
- * HttpOnly cookie); Redis keeps its SHA-256, so a copy of Redis lets no one sign in as anyone.
+ * HttpOnly cookie); Redis keeps its SHA-256, so a copy of Redis lets no one sign in as anyone. Each account
+ * also has a set of its sessions' hashes, so a password reset or change can end all its other sessions.
  */
 export interface PortalSession {
   accountId: string;
@@ -29,8 +30,16 @@ const sessionKey = async (id: string) => redisKeys.portalSession(await sha256Hex
 /** Starts a session and returns its id: put it in the cookie, nowhere else. Always a fresh id (no fixation). */
 export async function createSession(redis: Redis, accountId: string, ttlSeconds: number): Promise<string> {
   const id = newSecret();
+  const idHash = await sha256Hex(id);
   const session: PortalSession = { accountId, createdAt: Date.now() };
-  await redis.set(await sessionKey(id), session, { ex: ttlSeconds });
+  const index = redisKeys.portalAccountSessions(accountId);
+  // The index lives as long as the newest session; entries of expired sessions are dropped when it is used.
+  await redis
+    .multi()
+    .set(redisKeys.portalSession(idHash), session, { ex: ttlSeconds })
+    .sadd(index, idHash)
+    .expire(index, ttlSeconds)
+    .exec();
   return id;
 }
 
@@ -43,4 +52,18 @@ export async function readSession(redis: Redis, id: string | undefined): Promise
 
 export async function deleteSession(redis: Redis, id: string): Promise<void> {
   if (SESSION_ID.test(id)) await redis.del(await sessionKey(id));
+}
+
+/**
+ * Ends every session of the account except `keepId` (the caller's own, when it stays signed in).
+ * @returns how many sessions were ended.
+ */
+export async function endOtherSessions(redis: Redis, accountId: string, keepId?: string): Promise<number> {
+  const index = redisKeys.portalAccountSessions(accountId);
+  const keep = keepId ? await sha256Hex(keepId) : undefined;
+  const hashes = (await redis.smembers(index)).filter((hash) => hash !== keep);
+  if (hashes.length === 0) return 0;
+  const ended = await redis.del(...hashes.map((hash) => redisKeys.portalSession(hash)));
+  await redis.srem(index, ...hashes);
+  return ended;
 }

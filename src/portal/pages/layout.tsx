@@ -9,7 +9,7 @@ export interface PageContext {
   user?: { email: string };
 }
 
-export type Section = "home" | "keys" | "usage" | "billing" | "docs" | "login" | "signup";
+export type Section = "home" | "keys" | "usage" | "billing" | "docs" | "login" | "signup" | "settings";
 
 /** The few lines of script the portal has: copy buttons. Everything else works without JavaScript. */
 const COPY_SCRIPT = `
@@ -101,7 +101,9 @@ export const Layout: FC<{
             </nav>
             {page.user ? (
               <div class="who">
-                <span>{page.user.email}</span>
+                <a href="/portal/settings" title="Account settings">
+                  {page.user.email}
+                </a>
                 <form class="inline" method="post" action="/portal/logout">
                   <CsrfField token={page.csrfToken} />
                   <button type="submit" class="link">

@@ -28,6 +28,7 @@ import {
   rotatePortalKey,
 } from "../services/portal-keys";
 import { lastDays, portalUsage } from "../services/portal-usage";
+import { LOGIN_NOTICES } from "./accounts-pages.handlers";
 import { pageContext } from "./page-context";
 import { type AuthFormState, LoginPage, SignUpPage } from "./views/auth";
 import { BillingPage } from "./views/billing";
@@ -96,7 +97,7 @@ export async function signUpSubmit(c: PageContextT) {
 
 export async function loginForm(c: PageContextT) {
   if (c.get("session")) return c.redirect("/portal/keys", 303);
-  const notice = c.req.query("signed_up") === "1" ? SIGNED_UP : undefined;
+  const notice = c.req.query("signed_up") === "1" ? SIGNED_UP : LOGIN_NOTICES[c.req.query("notice") ?? ""];
   return c.html(<LoginPage page={await pageContext(c)} state={{ notice }} />);
 }
 

@@ -1,12 +1,15 @@
 import type { Context } from "hono";
 import type { Account } from "../../db/schema/accounts";
 import { getAccount } from "../../keys/account-service";
+import { mailConfigured } from "../../mail/mail-client";
 import { redisFor } from "../../store/redis";
 import { csrfTokenFor } from "../auth/csrf-token";
 import { clientIp, countAttempt } from "../auth/login-limit";
 import { clearSessionCookie, writeSessionCookie } from "../auth/session-cookie";
 import { createSession, deleteSession } from "../auth/session-store";
 import type { PortalEnv } from "../portal-env";
+import { mailDepsOf } from "./account-mail";
+import { mailAfterSignUp } from "./account-settings";
 import { logIn, type SignInDeps, signUp } from "./sign-in";
 
 /** Sign-up, login and logout as both the pages and the JSON API run them: one implementation, two renderings. */
@@ -19,7 +22,7 @@ export type LoginResult =
 /** The one message for an unknown email, an account without a password and a wrong password. */
 export const INVALID_LOGIN = "The email or password is not correct.";
 export const SIGNED_UP =
-  "If this email can be registered, its account is ready: log in with the password you chose.";
+  "If this email can be registered, its account is ready and we sent a link to confirm the address: log in with the password you chose.";
 
 function signInDeps(c: Context<PortalEnv>): SignInDeps {
   const config = c.get("config");
@@ -47,15 +50,25 @@ export async function attemptLogin(
   const deps = signInDeps(c);
   const accountId = await logIn(deps, input);
   if (!accountId) return { outcome: "invalid" };
+  c.get("log").info("portal login", { accountId });
+  return startSession(c, accountId);
+}
+
+/** Signs the visitor in as `accountId` (after a login or an accepted invitation): a fresh session and cookie. */
+export async function startSession(
+  c: Context<PortalEnv>,
+  accountId: string,
+): Promise<{ outcome: "signed_in"; account: Account; csrfToken: string }> {
+  const config = c.get("config");
+  const redis = redisFor(config);
   const previous = c.get("session");
   if (previous) await deleteSession(redis, previous.id);
   const ttlSeconds = config.portalSessionHours * 3600;
   const sessionId = await createSession(redis, accountId, ttlSeconds);
   writeSessionCookie(c, sessionId, ttlSeconds);
-  c.get("log").info("portal login", { accountId });
   return {
     outcome: "signed_in",
-    account: await getAccount(deps, accountId),
+    account: await getAccount({ db: c.get("db").get() }, accountId),
     csrfToken: await csrfTokenFor(sessionId),
   };
 }
@@ -68,7 +81,14 @@ export async function attemptSignUp(
   // Per IP only: a per-email count here would let anyone lock an email out of logging in.
   const verdict = await countAttempt(redisFor(config), config, { ip: ipOf(c) });
   if (!verdict.allowed) return { outcome: "limited", retryAfterSeconds: verdict.retryAfterSeconds };
-  await signUp(signInDeps(c), input);
+  // Portal accounts: the address gets a verification link (or a "you already have an account" notice). Where
+  // verification is required and mail cannot be sent, sign-up refuses (503) instead of making an account
+  // that could never be verified.
+  const mail = mailConfigured(config) || config.portalRequireVerifiedEmail ? mailDepsOf(c) : undefined;
+  if (!mail) c.get("log").warn("portal sign-up without mail: RESEND_API_KEY is not set");
+  await signUp(signInDeps(c), input, async (outcome) => {
+    if (mail) await mailAfterSignUp(mail, input.email, outcome);
+  });
   return { outcome: "accepted" };
 }
 

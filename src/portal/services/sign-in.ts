@@ -32,11 +32,27 @@ const sleepUntil = (deadline: number) =>
  * sign-up cannot be used to find out who has an account. An account made through the admin API (no
  * password) is not claimed either: without a proof of owning the email, that would hand over its keys.
  */
-export async function signUp(deps: SignInDeps, input: { email: string; password: string }): Promise<void> {
+export type SignUpOutcome =
+  | { outcome: "created"; accountId: string }
+  | { outcome: "taken"; accountId?: string };
+
+export async function signUp(
+  deps: SignInDeps,
+  input: { email: string; password: string },
+  /**
+   * Portal accounts: what to tell the address (a verification link, or "someone tried to sign up"), inside
+   * the timing floor so the mail's cost shows the same either way. Its failures are the caller's to log.
+   */
+  notify?: (outcome: SignUpOutcome) => Promise<void>,
+): Promise<void> {
   const started = Date.now();
   try {
     const passwordHash = await hashPassword(input.password);
-    if (await findLogin(deps.db, input.email)) return;
+    const taken = await findLogin(deps.db, input.email);
+    if (taken) {
+      await notify?.({ outcome: "taken", accountId: taken.accountId });
+      return;
+    }
     // The developer signing up is the audit actor: the account's id is chosen here so it can be named.
     const accountId = newId("acct");
     try {
@@ -48,10 +64,14 @@ export async function signUp(deps: SignInDeps, input: { email: string; password:
       );
     } catch (error) {
       // A concurrent sign-up with the same email won the race: the same neutral answer.
-      if (error instanceof ApiError && error.code === "conflict") return;
+      if (error instanceof ApiError && error.code === "conflict") {
+        await notify?.({ outcome: "taken" });
+        return;
+      }
       throw error;
     }
     deps.log.info("portal sign-up", { accountId });
+    await notify?.({ outcome: "created", accountId });
   } finally {
     const elapsed = Date.now() - started;
     if (elapsed > SIGN_UP_MIN_MS)

@@ -28,6 +28,8 @@ export interface ReliabilityEnvironment {
   /** A listener nothing may ever reach: fuzzed paths name it as a host to lure the proxy there. */
   decoyPort: number;
   settings: { originTimeoutMs: number; maxBodyBytes: number; rateLimitTimeoutMs: number };
+  /** Mail: the Resend stand-in (its log is mail-standin.log in runDir, scanned like the gateways'). */
+  mail: { url: string };
 }
 
 declare module "vitest" {

@@ -115,7 +115,8 @@ export const LoginPage: FC<{ page: PageContext; state: AuthFormState }> = ({ pag
       </div>
     </form>
     <p class="muted">
-      New here? <a href="/portal/signup">Create an account</a>.
+      New here? <a href="/portal/signup">Create an account</a>. Forgot your password?{" "}
+      <a href="/portal/forgot">Reset it</a>.
     </p>
   </Layout>
 );

@@ -1,0 +1,75 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { ApiError } from "../../lib/errors";
+import type { PortalEnv } from "../portal-env";
+import { RESET_REQUESTED } from "../services/password-reset";
+import {
+  acceptInvitation,
+  changeOwnEmail,
+  changeOwnPassword,
+  confirmEmailLink,
+  requestPasswordReset,
+  resendVerification,
+  resetPassword,
+} from "../services/portal-accounts";
+import type { Limited } from "../services/portal-auth";
+import type {
+  acceptInvitationRoute,
+  changeEmailRoute,
+  changePasswordRoute,
+  forgotPasswordRoute,
+  resendVerificationRoute,
+  resetPasswordRoute,
+  verifyEmailRoute,
+} from "./accounts.routes";
+import { presentSession } from "./portal-api.presenters";
+
+const tooMany = (limited: Limited) =>
+  new ApiError("rate_limited", {
+    detail: "Too many emails asked for; wait before trying again.",
+    headers: { "Retry-After": String(limited.retryAfterSeconds) },
+  });
+
+export const EMAIL_CHANGE_SENT =
+  "We sent a link to the new address; your address changes when you open it. Your current address got a notice.";
+
+export const verifyEmailHandler: RouteHandler<typeof verifyEmailRoute, PortalEnv> = async (c) => {
+  const confirmed = await confirmEmailLink(c, c.req.valid("json").token);
+  return c.json({ email: confirmed.email, emailVerified: true as const, changed: confirmed.change }, 200);
+};
+
+export const resendVerificationHandler: RouteHandler<typeof resendVerificationRoute, PortalEnv> = async (
+  c,
+) => {
+  const result = await resendVerification(c);
+  if (result.outcome === "limited") throw tooMany(result);
+  return c.json(
+    { status: "accepted" as const, detail: "We sent a new link; earlier links no longer work." },
+    202,
+  );
+};
+
+export const forgotPasswordHandler: RouteHandler<typeof forgotPasswordRoute, PortalEnv> = async (c) => {
+  const result = await requestPasswordReset(c, c.req.valid("json").email);
+  if (result.outcome === "limited") throw tooMany(result);
+  return c.json({ status: "accepted" as const, detail: RESET_REQUESTED }, 202);
+};
+
+export const resetPasswordHandler: RouteHandler<typeof resetPasswordRoute, PortalEnv> = async (c) => {
+  await resetPassword(c, c.req.valid("json"));
+  return c.body(null, 204);
+};
+
+export const acceptInvitationHandler: RouteHandler<typeof acceptInvitationRoute, PortalEnv> = async (c) => {
+  const signedIn = await acceptInvitation(c, c.req.valid("json"));
+  return c.json(presentSession(signedIn.account, signedIn.csrfToken), 200);
+};
+
+export const changeEmailHandler: RouteHandler<typeof changeEmailRoute, PortalEnv> = async (c) => {
+  await changeOwnEmail(c, c.req.valid("json"));
+  return c.json({ status: "accepted" as const, detail: EMAIL_CHANGE_SENT }, 202);
+};
+
+export const changePasswordHandler: RouteHandler<typeof changePasswordRoute, PortalEnv> = async (c) => {
+  await changeOwnPassword(c, c.req.valid("json"));
+  return c.body(null, 204);
+};

@@ -1,0 +1,70 @@
+import { recordAudit } from "../../audit/audit";
+import { portalCredentials } from "../../db/schema/portal-credentials";
+import { ApiError } from "../../lib/errors";
+import { mailTemplates } from "../../mail/templates";
+import { consumeToken, issueToken, revokeTokens, TOKEN_LIFETIMES_MS } from "../auth/account-tokens";
+import { findLogin } from "../auth/credentials-store";
+import { hashPassword } from "../auth/password-hash";
+import { endOtherSessions } from "../auth/session-store";
+import { type AccountMailDeps, tokenLink } from "./account-mail";
+import { INVALID_LINK, markVerified } from "./email-verification";
+
+const MINUTES = TOKEN_LIFETIMES_MS.reset_password / 60_000;
+
+/** The one answer to a reset request, whether or not the address has an account. */
+export const RESET_REQUESTED =
+  "If an account uses this email address, we sent it a link to choose a new password. It works for 30 minutes.";
+
+/**
+ * Mails a reset link when `email` has an account; does nothing otherwise. Callers run this after answering
+ * (ctx.waitUntil), so the answer and its timing are the same for known and unknown addresses.
+ * @returns whether a mail went out (for logs and tests only: never tell the requester).
+ */
+export async function sendPasswordReset(deps: AccountMailDeps, email: string): Promise<boolean> {
+  const found = await findLogin(deps.db, email);
+  if (!found) return false;
+  const address = email.trim().toLowerCase();
+  const { token } = await issueToken(deps.db, {
+    accountId: found.accountId,
+    purpose: "reset_password",
+    email: address,
+  });
+  const link = tokenLink(deps, "reset", token);
+  await deps.mailer.send(address, mailTemplates.passwordReset(deps.brand, { link, minutes: MINUTES }));
+  return true;
+}
+
+/**
+ * Sets the password a reset or invitation link allows, once: the new hash replaces the old one (or is the
+ * first), the address counts as verified (the link reached it), every other pending reset or invitation
+ * link stops working, and every session of the account ends. Audited.
+ * @returns the account id.
+ * @throws ApiError `invalid_token` (400) for an unknown, used, superseded or expired link.
+ */
+export async function setPasswordWithToken(
+  deps: Pick<AccountMailDeps, "db" | "redis">,
+  input: { token: string; password: string; purpose: "reset_password" | "invitation" },
+): Promise<string> {
+  // The KDF runs before the transaction: 100,000 PBKDF2 rounds should not hold a row lock.
+  const passwordHash = await hashPassword(input.password);
+  const accountId = await deps.db.transaction(async (tx) => {
+    const used = await consumeToken(tx, input.token, [input.purpose]);
+    if (!used) throw new ApiError("invalid_token", { detail: INVALID_LINK });
+    await tx
+      .insert(portalCredentials)
+      .values({ accountId: used.accountId, passwordHash })
+      .onConflictDoUpdate({ target: portalCredentials.accountId, set: { passwordHash } });
+    await markVerified(tx, used.accountId, used.email);
+    await revokeTokens(tx, used.accountId, ["reset_password", "invitation"]);
+    await recordAudit(tx, {
+      accountId: used.accountId,
+      actor: { type: "portal", id: used.accountId },
+      action: "account.password_reset",
+      targetId: used.accountId,
+      data: { via: input.purpose },
+    });
+    return used.accountId;
+  });
+  await endOtherSessions(deps.redis, accountId);
+  return accountId;
+}
