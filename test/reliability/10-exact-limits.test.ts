@@ -168,16 +168,20 @@ describe("exact limits at the default deadline (issue 13)", () => {
     });
     // Each change gets the bound and 2 s more of traffic before the next: enough answers past the bound.
     const OBSERVE_MS = FRESH_MS + SLACK_MS + 2000;
-    const changeAndWatch = async (change: () => Promise<Observed>): Promise<number> => {
+    // The change is in force somewhere between the admin call's sending and its answer: answers to requests
+    // sent after the answer count against the bound, and those sent before the NEXT change's call are judged
+    // against this one.
+    const changeAndWatch = async (change: () => Promise<Observed>) => {
       await sleep(OBSERVE_MS);
+      const sentAt = Date.now();
       const answer = await change();
       expect(answer.status, answer.text).toBeLessThan(300);
-      return Date.now();
+      return { sentAt, at: Date.now() };
     };
-    const revokedAt = await changeAndWatch(() =>
+    const revocation = await changeAndWatch(() =>
       call(a, `/admin/v1/keys/${revoked.keyId}`, { method: "DELETE", asAdmin: true, area }),
     );
-    const downgradedAt = await changeAndWatch(() =>
+    const downgrade = await changeAndWatch(() =>
       call(b, `/admin/v1/accounts/${tiered.accountId}`, {
         method: "PATCH",
         asAdmin: true,
@@ -185,7 +189,7 @@ describe("exact limits at the default deadline (issue 13)", () => {
         area,
       }),
     );
-    const upgradedAt = await changeAndWatch(() =>
+    const upgrade = await changeAndWatch(() =>
       call(a, `/admin/v1/accounts/${tiered.accountId}`, {
         method: "PATCH",
         asAdmin: true,
@@ -201,21 +205,21 @@ describe("exact limits at the default deadline (issue 13)", () => {
     const cases = [
       {
         what: "revocation",
-        at: revokedAt,
+        at: revocation.at,
         until: Number.POSITIVE_INFINITY,
         labels: ["revokedA", "revokedB"],
         stale: (answer: Observed) => answer.status !== 403,
       },
       {
         what: "downgrade pro -> free",
-        at: downgradedAt,
-        until: upgradedAt,
+        at: downgrade.at,
+        until: upgrade.sentAt,
         labels: ["tieredA", "tieredB"],
         stale: (answer: Observed) => minuteQuota(answer) !== String(FREE.rateLimit.requests),
       },
       {
         what: "upgrade free -> pro",
-        at: upgradedAt,
+        at: upgrade.at,
         until: Number.POSITIVE_INFINITY,
         labels: ["tieredA", "tieredB"],
         // Pro's window is far from spent: a 429 after the upgrade is the old tier's refusal, still held.
