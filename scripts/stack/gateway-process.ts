@@ -36,6 +36,11 @@ export interface GatewayProcess {
   recentOutput(): string[];
   /** Stops wrangler and its workerd (the whole process group); safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * SIGKILL to wrangler and its workerd at once, as a crash or an evicted machine ends an isolate: no
+   * shutdown, no waitUntil. Resolves once wrangler has exited; safe to call twice, and with stop().
+   */
+  kill(): Promise<void>;
 }
 
 const root = join(import.meta.dirname, "..", "..");
@@ -129,16 +134,21 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
   }
 
   let stopped: Promise<void> | undefined;
+  const released = async () => {
+    process.off("exit", killOnExit);
+    await new Promise<void>((resolve) => (logFile ? logFile.end(resolve) : resolve()));
+  };
   const handle: GatewayProcess = {
     name: opts.name,
     url: `http://${HOST}:${port}`,
     port,
     recentOutput: () => [...recent],
     stop() {
-      stopped ??= stopProcessGroup(child).then(async () => {
-        process.off("exit", killOnExit);
-        await new Promise<void>((resolve) => (logFile ? logFile.end(resolve) : resolve()));
-      });
+      stopped ??= stopProcessGroup(child).then(released);
+      return stopped;
+    },
+    kill() {
+      stopped ??= killProcessGroup(child).then(released);
       return stopped;
     },
   };
@@ -178,6 +188,15 @@ export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     process.kill(-child.pid, signal);
   } catch {
     // the group is gone already
+  }
+}
+
+/** SIGKILL to the group at once; resolves when the group's leader has exited. */
+export async function killProcessGroup(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    signalGroup(child, "SIGKILL");
+    await exited;
   }
 }
 

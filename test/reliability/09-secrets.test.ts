@@ -15,7 +15,7 @@ import {
 } from "./harness/figures.ts";
 import { FULL_KEY_SHAPE, readIssuedKeys, secretsIn } from "./harness/secrets.ts";
 
-// Last file (name order): every other file has run, its gateways' logs are on disk, its keys in the ledger.
+// Last file (harness/name-sequencer.ts): every other file has run, its gateways' logs are on disk, its keys in the ledger.
 const area = "secrets";
 const issued = readIssuedKeys(env.runDir);
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");

@@ -1,7 +1,8 @@
 // Starts what `npm run dev` runs, on private resources, for the reliability suite: a private redis-server on
-// a fixed port (so it can be stopped and restarted under the bridge), the local stack on a throwaway
-// database of the PostgreSQL at TEST_POSTGRES_URL, a recording origin, a decoy, and three gateways as real
-// `wrangler dev` processes. Everything started is stopped at the end, whatever the tests did.
+// a fixed port (so it can be stopped, killed and restarted under the bridge), the local stack on a throwaway
+// database of the PostgreSQL at TEST_POSTGRES_URL, a recording origin, a decoy, and six gateways as real
+// `wrangler dev` processes (one of them to be SIGKILLed and restarted). Everything started is stopped at the end, whatever the tests did.
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -75,7 +76,9 @@ async function startEverything(
   stops.push(() => database.drop());
   const databaseUrl = database.url;
 
-  // Redis on a port fixed for the run: restarted after a fault, it is where the bridge reconnects to.
+  // Redis on a port fixed for the run: restarted after a fault, it is where the bridge reconnects to. With
+  // its append-only file (fsync every second), as Upstash persists: a redis-server killed mid-run comes back
+  // with what it acknowledged, so a count lost after a crash is the gateway's, not the test rig's.
   const redisPort = await freePort();
   const startRedis = () =>
     startRedisServer({ dataDir: join(runDir, "redis"), persist: true, port: redisPort });
@@ -148,13 +151,29 @@ async function startEverything(
   // answers in milliseconds): with them the concurrency tests measure the limiter's exactness, not whether
   // fail-open kicked in because the machine was saturated (which a and b report as a figure).
   const patient = { RATE_LIMIT_TIMEOUT_MS: "5000" };
-  const [a, b, closed, patientA, patientB] = await Promise.all([
+  // a's settings in a process the suite SIGKILLs and starts again on the same port and state folder: an
+  // isolate lost mid-work (a deploy, an eviction) with whatever it held in memory.
+  const killableName = "gateway-killable";
+  const killablePort = await freePort();
+  const startKillable = () =>
+    startGatewayProcess({
+      name: killableName,
+      bundle,
+      vars,
+      stateDir: join(runDir, killableName),
+      logFile: join(runDir, `${killableName}.log`),
+      port: killablePort,
+    });
+  const [a, b, closed, patientA, patientB, firstKillable] = await Promise.all([
     gateway("gateway-a"),
     gateway("gateway-b"),
     gateway("gateway-closed", { RATE_LIMIT_FAIL_MODE: "closed" }),
     gateway("gateway-patient-a", patient),
     gateway("gateway-patient-b", patient),
+    startKillable(),
   ]);
+  let killable = firstKillable;
+  stops.push(() => killable.stop());
 
   const control = await startControlServer({
     switches: {
@@ -163,6 +182,15 @@ async function startEverything(
         async () => {
           redis = await startRedis();
         },
+        () => killChild(redis.process),
+      ),
+      killable: switchable(
+        () => killable.stop(),
+        async () => {
+          await portReleased(killablePort);
+          killable = await startKillable();
+        },
+        () => killable.kill(),
       ),
       postgres: switchable(
         () => proxy.close(),
@@ -184,7 +212,13 @@ async function startEverything(
 
   return {
     runDir,
-    gateways: { a: a.url, b: b.url, closed: closed.url, patient: [patientA.url, patientB.url] },
+    gateways: {
+      a: a.url,
+      b: b.url,
+      closed: closed.url,
+      patient: [patientA.url, patientB.url],
+      killable: firstKillable.url,
+    },
     adminToken: secrets.ADMIN_TOKEN,
     secrets,
     bridge: { url: stack.bridge?.url ?? "", token: secrets.UPSTASH_REDIS_REST_TOKEN },
@@ -196,4 +230,20 @@ async function startEverything(
     settings,
     mail: { url: stack.mail.url },
   };
+}
+
+/** SIGKILL, as a crash: no shutdown, no last fsync of its own. */
+async function killChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGKILL");
+  await exited;
+}
+
+/** Waits (at most 10 s) until nothing listens on `port` any more: a killed workerd lets go of it soon after. */
+async function portReleased(port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await isListening("127.0.0.1", port)) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -6,13 +6,22 @@ import { listen } from "../../../scripts/stack/net.ts";
 export interface Switchable {
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Takes it away as a crash would (SIGKILL: no shutdown, nothing flushed); stop() where no crash applies. */
+  kill(): Promise<void>;
 }
 
+const ACTIONS = ["stop", "start", "kill"] as const;
+type Action = (typeof ACTIONS)[number];
+
 /**
- * Makes stop()/start() idempotent: a test restoring services in its afterAll must not start a second
+ * Makes stop()/kill()/start() idempotent: a test restoring services in its afterAll must not start a second
  * redis-server on a port still taken (which would orphan the first), nor stop one twice.
  */
-export function switchable(stop: () => Promise<void>, start: () => Promise<void>): Switchable {
+export function switchable(
+  stop: () => Promise<void>,
+  start: () => Promise<void>,
+  kill: () => Promise<void> = stop,
+): Switchable {
   let running = true;
   let busy: Promise<void> = Promise.resolve();
   const toggle = (want: boolean, act: () => Promise<void>) => {
@@ -25,7 +34,11 @@ export function switchable(stop: () => Promise<void>, start: () => Promise<void>
       });
     return busy;
   };
-  return { stop: () => toggle(false, stop), start: () => toggle(true, start) };
+  return {
+    stop: () => toggle(false, stop),
+    start: () => toggle(true, start),
+    kill: () => toggle(false, kill),
+  };
 }
 
 export interface ControlServer {
@@ -35,8 +48,8 @@ export interface ControlServer {
 }
 
 /**
- * Lets test files (in vitest's workers) reach what the global setup owns: `POST /faults/<name>/<stop|start>`
- * takes a service away or gives it back, `GET /read/<name>?from=N` returns what a reader exposes (the
+ * Lets test files (in vitest's workers) reach what the global setup owns: `POST /faults/<name>/<stop|kill|start>`
+ * takes a service away (gently, or as a crash) or gives it back, `GET /read/<name>?from=N` returns what a reader exposes (the
  * origin's records, the decoy's hits). Loopback only, behind a random bearer token.
  */
 export async function startControlServer(opts: {
@@ -57,9 +70,9 @@ export async function startControlServer(opts: {
     const [, kind, name = "", action] = url.pathname.split("/");
     if (kind === "faults" && req.method === "POST") {
       const target = opts.switches[name];
-      if (!target || (action !== "stop" && action !== "start")) return [404, { error: "no such switch" }];
-      await target[action]();
-      return [200, { [name]: action === "stop" ? "stopped" : "started" }];
+      if (!target || !ACTIONS.includes(action as Action)) return [404, { error: "no such switch" }];
+      await target[action as Action]();
+      return [200, { [name]: action === "start" ? "started" : "stopped" }];
     }
     const reader = opts.readers[name];
     if (kind === "read" && reader) return [200, reader(url.searchParams)];

@@ -3,17 +3,18 @@ import { countFault } from "./figures.ts";
 import type { OriginRecord } from "./recording-origin.ts";
 
 /** The test files' side of control-server.ts. */
-async function control<T>(method: "GET" | "POST", path: string): Promise<T> {
+async function control<T>(method: "GET" | "POST", path: string, timeoutMs = 30_000): Promise<T> {
   const response = await fetch(`${env.control.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${env.control.token}` },
-    signal: AbortSignal.timeout(30_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   if (!response.ok) throw new Error(`control ${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 }
 
-export type Service = "redis" | "postgres" | "origin";
+/** `killable` is the gateway process env.gateways.killable. */
+export type Service = "redis" | "postgres" | "origin" | "killable";
 
 /** Takes a service away (counted as an injected fault). */
 export async function stopService(service: Service): Promise<void> {
@@ -21,8 +22,18 @@ export async function stopService(service: Service): Promise<void> {
   await control("POST", `/faults/${service}/stop`);
 }
 
+/**
+ * Takes a service away as a crash would (counted as an injected fault): SIGKILL for redis-server (which comes
+ * back from its append-only file) and the killable gateway (wrangler and workerd: isolate memory is lost).
+ */
+export async function killService(service: "redis" | "killable"): Promise<void> {
+  countFault();
+  await control("POST", `/faults/${service}/kill`);
+}
+
+/** Gives a service back; a gateway process is back once it answers, which takes a while on a busy machine. */
 export async function startService(service: Service): Promise<void> {
-  await control("POST", `/faults/${service}/start`);
+  await control("POST", `/faults/${service}/start`, service === "killable" ? 150_000 : 30_000);
 }
 
 /** Requests the origin received from seq `from` on. */

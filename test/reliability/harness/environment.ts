@@ -14,6 +14,11 @@ export interface ReliabilityEnvironment {
     closed: string;
     /** Two processes with a 5 s RATE_LIMIT_TIMEOUT_MS (the most the config allows), for measuring the limiter's exactness under bursts. */
     patient: [string, string];
+    /**
+     * a's settings, in a process the suite SIGKILLs and restarts on the same address (killService /
+     * startService("killable")): what an isolate held in memory is gone, as after a deploy or an eviction.
+     */
+    killable: string;
   };
   adminToken: string;
   /** Every secret a gateway was given, by binding name: none may ever appear in a log or a response. */
