@@ -3,6 +3,7 @@ import { expirePastDueAccounts } from "../billing/past-due";
 import { stripeClient } from "../billing/stripe-client";
 import { type Bindings, configFor } from "../config";
 import { openDatabase } from "../db/client";
+import { replayEdgeOutbox } from "../keys/edge-outbox";
 import { retireExpiredKeys } from "../keys/retire";
 import { createLogger, type Logger } from "../lib/log";
 import { redisFor } from "../store/redis";
@@ -24,6 +25,9 @@ export async function runScheduledJobs(env: Bindings, now: Date, log?: Logger): 
   const redis = redisFor(config);
   const { db, close } = openDatabase(config);
   const jobs: Array<[string, () => Promise<unknown>]> = [
+    // First: committed changes whose publish to Redis failed (or that no service published, e.g. an operator
+    // deleting an account in SQL) reach the edge before anything else runs.
+    ["replay-edge-outbox", () => replayEdgeOutbox({ db, redis })],
     ["retire-expired-keys", () => retireExpiredKeys({ db, redis }, now)],
     ["rollup-usage", () => rollupUsage({ db, redis })],
     [

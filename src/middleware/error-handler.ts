@@ -29,7 +29,11 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
     });
   } else if (isDependencyOutage(error)) {
     problem = new ApiError("unavailable", {
-      detail: "A storage service is unreachable right now; nothing was changed. Retry shortly.",
+      // Not "nothing was changed": the outage may have struck after a commit (then the edge outbox finishes
+      // the change). Services that know nothing was committed say so themselves (edge-outbox.ts).
+      detail:
+        "A storage service is unreachable right now, so this request may not have completed. Retry shortly; " +
+        "if it changed something, read the resource first to see whether the change was kept.",
       headers: { "Retry-After": "5" },
     });
   } else if (error instanceof ConfigError) {

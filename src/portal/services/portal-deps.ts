@@ -15,6 +15,7 @@ export function portalDeps(c: Context<PortalEnv>): KeyServiceDeps & { accountId:
     redis: redisFor(config),
     keyEnvironment: config.keyEnvironment,
     actor: { type: "portal", id: session.accountId },
+    log: c.get("log"),
     accountId: session.accountId,
   };
 }
