@@ -49,7 +49,7 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
       code: problem.code,
       error:
         error instanceof Error
-          ? { name: error.name, message: error.message, stack: error.stack }
+          ? { name: error.name, message: error.message, stack: error.stack, cause: error.cause }
           : String(error),
       issues: error instanceof ConfigError ? error.issues : undefined,
     });
