@@ -13,6 +13,7 @@ const statusCodes: Partial<Record<number, ProblemCode>> = {
   405: "method_not_allowed",
   409: "conflict",
   413: "payload_too_large",
+  415: "unsupported_media_type",
   503: "unavailable",
 };
 
@@ -25,7 +26,10 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
     problem = error;
   } else if (error instanceof HTTPException) {
     problem = new ApiError(statusCodes[error.status] ?? "bad_request", {
-      detail: error.message || undefined,
+      detail:
+        error.status === 415
+          ? "The body's Content-Type is not one this endpoint accepts; see its OpenAPI document (JSON bodies: application/json)."
+          : error.message || undefined,
     });
   } else if (isDependencyOutage(error)) {
     problem = new ApiError("unavailable", {
