@@ -2,9 +2,11 @@
 // Starts the local stack (Redis + Upstash bridge, Postgres + Neon proxy, demo origin), then `wrangler dev`,
 // prints one ready line, and on Ctrl-C / SIGTERM stops every child it started.
 import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { ensureDevVars, readDevVars } from "./stack/dev-vars.ts";
+import { envFileText } from "./stack/gateway-process.ts";
 import { type LocalStack, StackError, startLocalStack } from "./stack/local-stack.ts";
 import { isListening } from "./stack/net.ts";
 
@@ -61,9 +63,22 @@ try {
 }
 if (!stack) throw new Error("unreachable: the stack started or shutdown exited");
 
-const vars = Object.entries(stack.workerVars).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+// The stack's vars (the local Upstash token, DATABASE_URL...) over .dev.vars go in an owner-only env file, as the
+// reliability gateways' do (scripts/stack/gateway-process.ts): `--var` arguments are readable by any local
+// user in the process list. An explicit --env-file replaces wrangler's own reading of .dev.vars, hence the merge.
+const envFile = join(root, ".local", "dev-worker.env");
+mkdirSync(dirname(envFile), { recursive: true });
 // Mail: a .dev.vars made before mail existed has no RESEND_API_KEY; the local stand-in takes any re_ key.
-if (!devVars.RESEND_API_KEY) vars.push("--var", "RESEND_API_KEY:re_local_standin");
+const mailKey = devVars.RESEND_API_KEY ? {} : { RESEND_API_KEY: "re_local_standin" };
+writeFileSync(
+  envFile,
+  envFileText({ ...readDevVars(join(root, ".dev.vars")), ...mailKey, ...stack.workerVars }),
+  {
+    mode: 0o600,
+  },
+);
+chmodSync(envFile, 0o600);
+const vars = ["--env-file", envFile];
 wrangler = spawn(
   "wrangler",
   [

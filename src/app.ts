@@ -8,6 +8,7 @@ import type { OpenApiDocument } from "./docs/origin-document";
 import { handleApiRequest } from "./gateway/gateway";
 import { createGatewayState } from "./gateway/state";
 import { healthRouter } from "./health/health.index";
+import { allowedMethods, methodNotAllowed } from "./lib/allowed-methods";
 import type { AppEnv } from "./lib/context";
 import { ApiError } from "./lib/errors";
 import { accessLog } from "./middleware/access-log";
@@ -91,8 +92,16 @@ export function createApp() {
       if (preflight instanceof Response) c.res = preflight;
     });
   });
+  let allowed: ((path: string) => string[]) | undefined;
   app.all("*", async (c) => {
-    if (!isUnderPrefix(new URL(c.req.url).pathname, c.get("config").apiPrefixes)) return renderNotFound(c);
+    const path = new URL(c.req.url).pathname;
+    if (!isUnderPrefix(path, c.get("config").apiPrefixes)) {
+      // A gateway-owned resource that exists for other methods: 405 with Allow (RFC 9110 15.5.6), not 404.
+      allowed ??= allowedMethods(app.routes);
+      const methods = allowed(path);
+      if (methods.length > 0) throw methodNotAllowed(c.req.method, methods);
+      return renderNotFound(c);
+    }
     return handleApiRequest(c, gatewayState);
   });
 

@@ -173,7 +173,7 @@ export function exitText(child: ChildProcess, what: string): string | undefined 
  * Dotenv lines, each value double-quoted. A value dotenv would not carry as is (quotes, backslashes, newlines,
  * or `$`, which wrangler's dotenv-expand would substitute) is refused rather than silently changed.
  */
-function envFileText(vars: Record<string, string>): string {
+export function envFileText(vars: Record<string, string>): string {
   return Object.entries(vars)
     .map(([key, value]) => {
       if (/["\\\r\n$]/.test(value)) throw new Error(`${key}: its value cannot go in an env file as is`);

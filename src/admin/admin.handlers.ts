@@ -31,6 +31,7 @@ function services(c: Context<AppEnv>): KeyServiceDeps {
     redis: redisFor(config),
     keyEnvironment: config.keyEnvironment,
     actor: adminActor,
+    log: c.get("log"),
   };
 }
 

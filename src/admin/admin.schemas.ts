@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { auditActions, auditActorTypes } from "../db/schema/audit-events";
 import { ID_SHAPE } from "../keys/key-format";
 import { ROTATION_OVERLAP_HOURS } from "../keys/key-service";
+import { storedText } from "../lib/text";
 import { tierIds } from "../plans/plans";
 
 export const TierSchema = z.enum(tierIds).openapi({ description: "Plan tier (see the plans in the portal)" });
@@ -59,7 +60,7 @@ export const FutureExpirySchema = z.iso
 
 export const CreateKeySchema = z
   .object({
-    name: z.string().trim().max(100).optional(),
+    name: storedText({ max: 100 }).optional(),
     expiresAt: FutureExpirySchema,
   })
   .strict()

@@ -112,15 +112,20 @@ export async function proxyToOrigin(
     );
   }
 
+  const controller = new AbortController();
+  // An upload cut off for its size must reach the origin as an INCOMPLETE message (RFC 9112 7.1, 8): erroring
+  // the body stream alone lets the runtime end it with the last chunk, a well-formed request the origin would
+  // act on. Aborting the upstream request closes the connection mid-body instead.
   const body =
     request.method === "GET" || request.method === "HEAD"
       ? undefined
-      : limitedBody(request, config.maxBodyBytes);
+      : limitedBody(request, config.maxBodyBytes, () =>
+          controller.abort(new Error("request body over limit")),
+        );
   const tooLarge = () =>
     new ApiError("payload_too_large", {
       detail: `Request bodies are limited to ${config.maxBodyBytes} bytes.`,
     });
-  const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), config.originTimeoutMs);
   let upstream: Response;
   try {
@@ -175,8 +180,12 @@ interface LimitedBody {
   overflowed(): boolean;
 }
 
-/** The request body; an undeclared (chunked) body that grows past the limit is cut off mid-upload. */
-function limitedBody(request: Request, maxBytes: number): LimitedBody {
+/**
+ * The request body; an undeclared (chunked) body that grows past the limit is cut off mid-upload:
+ * `abortUpstream` runs first (so the origin's connection closes before the stream can end), then the stream
+ * errors and never ends cleanly.
+ */
+function limitedBody(request: Request, maxBytes: number, abortUpstream: () => void): LimitedBody {
   assertDeclaredBodySize(request, maxBytes);
   if (!request.body || request.headers.has("Content-Length"))
     return { stream: request.body, overflowed: () => false };
@@ -185,8 +194,12 @@ function limitedBody(request: Request, maxBytes: number): LimitedBody {
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         seen += chunk.byteLength;
-        if (seen > maxBytes) controller.error(new Error(`request body over ${maxBytes} bytes`));
-        else controller.enqueue(chunk);
+        if (seen <= maxBytes) {
+          controller.enqueue(chunk);
+          return;
+        }
+        abortUpstream();
+        controller.error(new Error(`request body over ${maxBytes} bytes`));
       },
     }),
   );

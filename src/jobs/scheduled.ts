@@ -3,6 +3,7 @@ import { expirePastDueAccounts } from "../billing/past-due";
 import { stripeClient } from "../billing/stripe-client";
 import { type Bindings, configFor } from "../config";
 import { openDatabase } from "../db/client";
+import { replayEdgeOutbox } from "../keys/edge-outbox";
 import { retireExpiredKeys } from "../keys/retire";
 import { createLogger, type Logger } from "../lib/log";
 import { mailConfigured, mailerFor } from "../mail/mail-client";
@@ -22,7 +23,10 @@ export type JobOutcome =
  * metered usage to Stripe, prune. Jobs run one after another, each on its own: a failing job is logged and the
  * others still run; the next trigger retries it (every job is idempotent and safe to overlap).
  */
-/** The Cron Trigger that replays spooled usage alone (wrangler.toml): counts Redis missed land within a minute. */
+/**
+ * The Cron Trigger that runs only the replays (wrangler.toml): usage Redis missed and committed changes the
+ * edge missed land within a minute.
+ */
 export const SPOOL_REPLAY_CRON = "* * * * *";
 
 export async function runScheduledJobs(
@@ -36,12 +40,17 @@ export async function runScheduledJobs(
   const redis = redisFor(config);
   const { db, close } = openDatabase(config);
   // First, so the rollup below already sees the counts Redis missed.
-  const replay: [string, () => Promise<unknown>] = ["replay-usage-spool", () => replaySpool({ db, redis })];
+  const replay: Array<[string, () => Promise<unknown>]> = [
+    ["replay-usage-spool", () => replaySpool({ db, redis })],
+    // Committed changes whose publish to Redis failed (or that no service published, e.g. an operator
+    // deleting an account in SQL) reach the edge before anything else runs.
+    ["replay-edge-outbox", () => replayEdgeOutbox({ db, redis })],
+  ];
   const jobs: Array<[string, () => Promise<unknown>]> =
     cron === SPOOL_REPLAY_CRON
-      ? [replay]
+      ? replay
       : [
-          replay,
+          ...replay,
           ["retire-expired-keys", () => retireExpiredKeys({ db, redis }, now)],
           ["rollup-usage", () => rollupUsage({ db, redis })],
           [

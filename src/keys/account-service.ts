@@ -4,9 +4,8 @@ import type { Database } from "../db/client";
 import { type Account, accounts } from "../db/schema/accounts";
 import { ApiError } from "../lib/errors";
 import type { TierId } from "../plans/plans";
+import { accountRef, invalidateBeforeCommit, publishAfterCommit } from "./edge-outbox";
 import { newId } from "./key-format";
-import { publishAccountRecord } from "./record-store";
-import { toAccountRecord } from "./records";
 import { isUniqueViolation, type KeyServiceDeps } from "./service-deps";
 
 /**
@@ -44,7 +43,7 @@ export async function createAccount(
       throw new ApiError("conflict", { detail: "An account with this email exists." });
     throw error;
   }
-  await publishAccountRecord(deps.redis, toAccountRecord(account));
+  await publishAfterCommit(deps, [accountRef(account.id)]);
   return account;
 }
 
@@ -68,8 +67,11 @@ export async function setAccountTier(deps: KeyServiceDeps, id: string, tier: Tie
       targetId: id,
       data: { from: before.tier, to: tier },
     });
+    // A downgrade must not outlive its commit in Redis: the record goes first (see edge-outbox.ts).
+    await invalidateBeforeCommit(deps.redis, [accountRef(id)]);
     return after;
   });
-  await publishAccountRecord(deps.redis, toAccountRecord(account));
+  // Also when nothing changed: a retry is what repairs a publish that failed before.
+  await publishAfterCommit(deps, [accountRef(account.id)]);
   return account;
 }

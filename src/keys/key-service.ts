@@ -1,16 +1,18 @@
-import { and, desc, eq } from "drizzle-orm";
+import { and, count, desc, eq } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
+import { accounts } from "../db/schema/accounts";
 import { type ApiKey, apiKeys } from "../db/schema/api-keys";
 import { ApiError } from "../lib/errors";
 import { getAccount } from "./account-service";
+import { invalidateBeforeCommit, keyRef, publishAfterCommit } from "./edge-outbox";
 import { displayStart, generateApiKey, hashApiKey, newId } from "./key-format";
-import { publishKeyRecord } from "./record-store";
-import { toKeyRecord } from "./records";
 import type { KeyServiceDeps } from "./service-deps";
 
 /**
  * Key operations shared by the admin API and the portal. Postgres first (with the audit row in the same
- * transaction), then the key records every edge reads from Redis on its next request.
+ * transaction), then the key records every edge reads from Redis on its next request. A change that makes a
+ * key LESS usable deletes its Redis record before the commit, and every change leaves an outbox row, so a
+ * committed change reaches the edge whatever fails in between (see edge-outbox.ts).
  */
 export interface IssuedKey {
   /** The plaintext key: returned once, never stored. */
@@ -41,18 +43,43 @@ async function newKeyRow(
   };
 }
 
+/**
+ * Issues a key for an account. With `maxActiveKeys`, the cap is enforced in the insert's transaction under a
+ * row lock on the account, so concurrent creations for one account are counted one after another and can never
+ * together pass it (a count read before the write could).
+ * @throws ApiError `not_found` (no such account), `conflict` (the cap is reached).
+ */
 export async function createKey(
   deps: KeyServiceDeps,
   accountId: string,
   input: { name?: string; expiresAt?: Date | null; metadata?: Record<string, unknown> },
+  options: { maxActiveKeys?: number } = {},
 ): Promise<IssuedKey> {
-  await getAccount(deps, accountId);
   const { key, values } = await newKeyRow(deps, accountId, {
     name: input.name ?? "",
     expiresAt: input.expiresAt ?? null,
     metadata: input.metadata ?? {},
   });
   const record = await deps.db.transaction(async (tx) => {
+    const [owner] = await tx
+      .select({ id: accounts.id })
+      .from(accounts)
+      .where(eq(accounts.id, accountId))
+      .for("update")
+      .limit(1);
+    if (!owner) throw new ApiError("not_found", { detail: "No account with this id." });
+    if (options.maxActiveKeys !== undefined) {
+      const [active] = await tx
+        .select({ n: count() })
+        .from(apiKeys)
+        .where(and(eq(apiKeys.accountId, accountId), eq(apiKeys.status, "active")));
+      if ((active?.n ?? 0) >= options.maxActiveKeys) {
+        throw new ApiError("conflict", {
+          detail: `An account can have ${options.maxActiveKeys} active keys; revoke one you no longer use.`,
+          extensions: { limit: options.maxActiveKeys },
+        });
+      }
+    }
     const [row] = await tx.insert(apiKeys).values(values).returning();
     if (!row) throw new Error("insert returned no row");
     await recordAudit(tx, {
@@ -64,8 +91,9 @@ export async function createKey(
     });
     return row;
   });
-  // Publishing also replaces a cached "unknown" for this hash, should a client have tried the key early.
-  await publishKeyRecord(deps.redis, record.hash, toKeyRecord(record));
+  // Publishing also replaces a cached "unknown" for this hash, should a client have tried the key early. If it
+  // fails the key still works (a Redis miss reads Postgres), and the key is shown once: never fail the answer.
+  await publishAfterCommit(deps, [keyRef(record.hash)]);
   return { key, record };
 }
 
@@ -105,9 +133,11 @@ export async function revokeKey(deps: KeyServiceDeps, keyId: string, accountId?:
       action: "key.revoked",
       targetId: row.id,
     });
+    await invalidateBeforeCommit(deps.redis, [keyRef(row.hash)]);
     return row;
   });
-  await publishKeyRecord(deps.redis, record.hash, toKeyRecord(record));
+  // Also on a repeated revoke: a retry is what repairs a publish that failed before.
+  await publishAfterCommit(deps, [keyRef(record.hash)]);
   return record;
 }
 
@@ -167,11 +197,9 @@ export async function rotateKey(
       targetId: old.id,
       data: { successorId: record.id, previousExpiresAt: previousExpiry.toISOString() },
     });
+    await invalidateBeforeCommit(deps.redis, [keyRef(previous.hash)]);
     return { key: successor.key, record, previous };
   });
-  await Promise.all([
-    publishKeyRecord(deps.redis, result.record.hash, toKeyRecord(result.record)),
-    publishKeyRecord(deps.redis, result.previous.hash, toKeyRecord(result.previous)),
-  ]);
+  await publishAfterCommit(deps, [keyRef(result.previous.hash), keyRef(result.record.hash)]);
   return result;
 }

@@ -3,13 +3,13 @@ import { and, eq, lte } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
 import type { Database } from "../db/client";
 import { apiKeys } from "../db/schema/api-keys";
-import { publishKeyRecord } from "./record-store";
-import { toKeyRecord } from "./records";
+import { keyRef, replayEdgeOutbox } from "./edge-outbox";
 
 /**
  * Marks keys whose expiry (or rotation overlap) has passed as `expired` in Postgres and replaces their Redis
  * records. The edge already refuses them by `expiresAt`; this makes lists and lookups say so too. The
- * conditional update retires each key exactly once, however many runs overlap.
+ * conditional update retires each key exactly once, however many runs overlap; a publish that fails stays in
+ * the edge outbox for the next replay.
  */
 export async function retireExpiredKeys(deps: { db: Database; redis: Redis }, now: Date): Promise<number> {
   const retired = await deps.db.transaction(async (tx) => {
@@ -29,6 +29,6 @@ export async function retireExpiredKeys(deps: { db: Database; redis: Redis }, no
     }
     return rows;
   });
-  await Promise.all(retired.map((row) => publishKeyRecord(deps.redis, row.hash, toKeyRecord(row))));
+  if (retired.length > 0) await replayEdgeOutbox(deps, { only: retired.map((row) => keyRef(row.hash)) });
   return retired.length;
 }

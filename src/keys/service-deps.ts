@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Actor } from "../audit/audit";
 import type { Database } from "../db/client";
+import type { Logger } from "../lib/log";
 import type { KeyEnvironment } from "./key-format";
 
 /** What account and key operations need: Postgres (truth), Redis (what the edge reads), who acts. */
@@ -9,6 +10,8 @@ export interface KeyServiceDeps {
   redis: Redis;
   keyEnvironment: KeyEnvironment;
   actor: Actor;
+  /** Where a publish that failed after the commit is reported (the outbox replays it later). */
+  log?: Pick<Logger, "warn">;
 }
 
 const UNIQUE_VIOLATION = "23505";

@@ -40,7 +40,7 @@ export function redactString(value: string): string {
 export function redact(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return redactString(value);
   if (value === null || typeof value !== "object" || depth > 6) return value;
-  if (value instanceof Error) return { name: value.name, message: redactString(value.message) };
+  if (value instanceof Error) return redactError(value, depth);
   if (Array.isArray(value)) return value.slice(0, 50).map((item) => redact(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
@@ -48,6 +48,21 @@ export function redact(value: unknown, depth = 0): unknown {
       SECRET_KEY_NAME.test(key) && item != null && item !== "" ? "[REDACTED]" : redact(item, depth + 1);
   }
   return out;
+}
+
+/**
+ * An error as logged: name, message, the driver's SQLSTATE or errno `code` when it has one, and its `cause`
+ * chain, so "Failed query" (drizzle) keeps the driver's own reason (e.g. Postgres's `22021 invalid byte
+ * sequence`). Redacted like everything else; the driver's `detail` is left out (it quotes row values).
+ */
+function redactError(error: Error, depth: number): Record<string, unknown> {
+  const code = (error as { code?: unknown }).code;
+  return {
+    name: error.name,
+    message: redactString(error.message),
+    ...(typeof code === "string" || typeof code === "number" ? { code } : {}),
+    ...(error.cause !== undefined && depth < 6 ? { cause: redact(error.cause, depth + 1) } : {}),
+  };
 }
 
 export interface Logger {

@@ -6,7 +6,9 @@ let built: { origins: string; middleware: MiddlewareHandler } | undefined;
 
 /**
  * Strict CORS for the proxied API: only CORS_ORIGINS get CORS headers (none when it is empty), so a browser
- * page elsewhere cannot read API responses. Preflights are answered here, without a key.
+ * page elsewhere cannot read API responses. Preflights are answered here, without a key. A preflight is an
+ * OPTIONS request with `Origin` and `Access-Control-Request-Method` (Fetch standard, "CORS-preflight
+ * request"); any other OPTIONS is an API request like any method: it needs a key and reaches the origin.
  *
  * @example app.use(`${prefix}/*`, apiCors())
  */
@@ -22,11 +24,29 @@ export function apiCors(): MiddlewareHandler<AppEnv> {
           origin: (origin) => (origins.includes(origin) ? origin : null),
           allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
           allowHeaders: ["X-API-Key", "Authorization", "Content-Type", "X-Request-Id"],
-          exposeHeaders: ["RateLimit", "RateLimit-Policy", "Retry-After", "X-Request-Id"],
+          exposeHeaders: EXPOSED,
           maxAge: 600,
         }),
       };
     }
+    if (c.req.method === "OPTIONS" && !isPreflight(c.req.raw)) {
+      // hono's cors() answers EVERY OPTIONS itself; a plain one goes on and gets the actual-request headers.
+      await next();
+      const origin = c.req.header("Origin");
+      if (origin && origins.includes(origin)) {
+        c.res.headers.set("Access-Control-Allow-Origin", origin);
+        c.res.headers.set("Access-Control-Expose-Headers", EXPOSED.join(","));
+      }
+      c.res.headers.append("Vary", "Origin");
+      return;
+    }
     return built.middleware(c, next);
   };
+}
+
+const EXPOSED = ["RateLimit", "RateLimit-Policy", "Retry-After", "X-Request-Id"];
+
+/** Fetch standard: a CORS-preflight request is OPTIONS with `Origin` and `Access-Control-Request-Method`. */
+function isPreflight(request: Request): boolean {
+  return request.headers.has("Origin") && request.headers.has("Access-Control-Request-Method");
 }

@@ -13,6 +13,7 @@ const statusCodes: Partial<Record<number, ProblemCode>> = {
   405: "method_not_allowed",
   409: "conflict",
   413: "payload_too_large",
+  415: "unsupported_media_type",
   503: "unavailable",
 };
 
@@ -25,11 +26,18 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
     problem = error;
   } else if (error instanceof HTTPException) {
     problem = new ApiError(statusCodes[error.status] ?? "bad_request", {
-      detail: error.message || undefined,
+      detail:
+        error.status === 415
+          ? "The body's Content-Type is not one this endpoint accepts; see its OpenAPI document (JSON bodies: application/json)."
+          : error.message || undefined,
     });
   } else if (isDependencyOutage(error)) {
     problem = new ApiError("unavailable", {
-      detail: "A storage service is unreachable right now; nothing was changed. Retry shortly.",
+      // Not "nothing was changed": the outage may have struck after a commit (then the edge outbox finishes
+      // the change). Services that know nothing was committed say so themselves (edge-outbox.ts).
+      detail:
+        "A storage service is unreachable right now, so this request may not have completed. Retry shortly; " +
+        "if it changed something, read the resource first to see whether the change was kept.",
       headers: { "Retry-After": "5" },
     });
   } else if (error instanceof ConfigError) {
@@ -45,7 +53,7 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
       code: problem.code,
       error:
         error instanceof Error
-          ? { name: error.name, message: error.message, stack: error.stack }
+          ? { name: error.name, message: error.message, stack: error.stack, cause: error.cause }
           : String(error),
       issues: error instanceof ConfigError ? error.issues : undefined,
     });

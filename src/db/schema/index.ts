@@ -2,6 +2,7 @@ export * from "./account-tokens";
 export * from "./accounts";
 export * from "./api-keys";
 export * from "./audit-events";
+export * from "./edge-outbox";
 export * from "./meter-reports";
 export * from "./portal-credentials";
 export * from "./quota-alerts";

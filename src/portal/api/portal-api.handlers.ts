@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
 import { csrfTokenFor } from "../auth/csrf-token";
+import { PORTAL_CHALLENGE } from "../auth/portal-session";
 import type { PortalEnv } from "../portal-env";
 import {
   attemptLogin,
@@ -59,7 +60,11 @@ export const signUpHandler: RouteHandler<typeof signUpRoute, PortalEnv> = async 
 export const loginHandler: RouteHandler<typeof loginRoute, PortalEnv> = async (c) => {
   const result = await attemptLogin(c, c.req.valid("json"));
   if (result.outcome === "limited") throw tooMany(result);
-  if (result.outcome === "invalid") throw new ApiError("unauthorized", { detail: INVALID_LOGIN });
+  if (result.outcome === "invalid")
+    throw new ApiError("unauthorized", {
+      detail: INVALID_LOGIN,
+      headers: { "WWW-Authenticate": PORTAL_CHALLENGE },
+    });
   return c.json(presentSession(result.account, result.csrfToken), 200);
 };
 

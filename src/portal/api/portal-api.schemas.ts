@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ApiKeySchema, FutureExpirySchema, RotateKeySchema, UsageSchema } from "../../admin/admin.schemas";
 import { ID_SHAPE } from "../../keys/key-format";
+import { storedText } from "../../lib/text";
 import { tierIds } from "../../plans/plans";
 
 /** NIST SP 800-63B: at least 8; 10 here. The upper bound keeps one PBKDF2 run cheap whatever is sent. */
@@ -58,7 +59,7 @@ export const PortalKeySchema = ApiKeySchema.omit({ accountId: true }).openapi("P
 
 export const CreatePortalKeySchema = z
   .object({
-    name: z.string().trim().min(1).max(100).openapi({ example: "laptop" }),
+    name: storedText({ min: 1, max: 100 }).openapi({ example: "laptop" }),
     expiresAt: FutureExpirySchema,
   })
   .strict()

@@ -6,6 +6,7 @@ import { apiKeys } from "../../db/schema/api-keys";
 import { hashApiKey, ID_SHAPE, parseApiKey } from "../../keys/key-format";
 import { ROTATION_OVERLAP_HOURS } from "../../keys/key-service";
 import { ApiError } from "../../lib/errors";
+import { hasForbiddenCharacters } from "../../lib/text";
 import { plans } from "../../plans/plans";
 import { CheckoutSchema, LoginSchema, SignUpSchema } from "../api/portal-api.schemas";
 import type { PortalEnv } from "../portal-env";
@@ -162,6 +163,8 @@ export async function createKeySubmit(c: PageContextT) {
   const state: CreateKeyFormState = { name: form.name, expiresOn: form.expiresOn, fieldErrors: {} };
   if (name.length === 0 || name.length > 100)
     state.fieldErrors = { name: "Give the key a name (up to 100 characters)." };
+  else if (hasForbiddenCharacters(name))
+    state.fieldErrors = { name: "Use a name without control characters (such as tabs or line breaks)." };
   if ("error" in expiry) state.fieldErrors = { ...state.fieldErrors, expiresOn: expiry.error };
   if (Object.keys(state.fieldErrors ?? {}).length > 0 || "error" in expiry) return renderKeys(c, state, 400);
   let issued: Awaited<ReturnType<typeof createPortalKey>>;

@@ -1,6 +1,4 @@
-import { and, count, eq } from "drizzle-orm";
 import { presentKey } from "../../admin/admin.presenters";
-import { apiKeys } from "../../db/schema/api-keys";
 import { createKey, listKeys, revokeKey, rotateKey } from "../../keys/key-service";
 import type { KeyServiceDeps } from "../../keys/service-deps";
 import { ApiError } from "../../lib/errors";
@@ -37,16 +35,8 @@ export async function createPortalKey(
   deps: Deps,
   input: { name: string; expiresAt: Date | null },
 ): Promise<{ key: string; record: PortalKey }> {
-  const [active] = await deps.db
-    .select({ n: count() })
-    .from(apiKeys)
-    .where(and(eq(apiKeys.accountId, deps.accountId), eq(apiKeys.status, "active")));
-  if ((active?.n ?? 0) >= MAX_ACTIVE_KEYS) {
-    throw new ApiError("conflict", {
-      detail: `An account can have ${MAX_ACTIVE_KEYS} active keys; revoke one you no longer use.`,
-    });
-  }
-  const issued = await createKey(deps, deps.accountId, input);
+  // Counted under a lock on the account in the insert's transaction: concurrent creations cannot pass the cap.
+  const issued = await createKey(deps, deps.accountId, input, { maxActiveKeys: MAX_ACTIVE_KEYS });
   return { key: issued.key, record: portalKey(issued.record) };
 }
 

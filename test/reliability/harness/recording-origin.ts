@@ -16,7 +16,19 @@ export interface OriginRecord {
   headers: Array<[string, string]>;
   /** X-Gateway-Signature checked with ORIGIN_SHARED_SECRET as README tells origins to: null when absent. */
   signatureValid: boolean | null;
+  /**
+   * For UPLOAD_SINK_PATH only: the body bytes received and whether the message was COMPLETE (RFC 9112: the
+   * last chunk, or Content-Length bytes) rather than cut off by a closed connection. Absent until it ended.
+   */
+  body?: { bytes: number; complete: boolean };
 }
+
+/**
+ * A path the recorder answers itself: it reads the body, records whether the message arrived whole, and
+ * answers 200 only then, as an origin that acts on complete requests only would. Under /v1 so the gateway
+ * proxies it with a key.
+ */
+export const UPLOAD_SINK_PATH = "/v1/__upload-sink";
 
 export interface RecordingOrigin {
   url: string;
@@ -47,16 +59,21 @@ export async function startRecordingOrigin(opts: { sharedSecret: string }): Prom
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       headers.push([(req.rawHeaders[i] ?? "").toLowerCase(), req.rawHeaders[i + 1] ?? ""]);
     }
-    records.push({
+    const record: OriginRecord = {
       seq: seq++,
       method: req.method ?? "",
       url: req.url ?? "",
       host: req.headers.host ?? "",
       headers,
       signatureValid: checkSignature(req, opts.sharedSecret),
-    });
+    };
+    records.push(record);
     if (records.length > MAX_RECORDS) records.shift();
     res.setHeader(ORIGIN_MARK, "1");
+    if ((req.url ?? "").split("?")[0] === UPLOAD_SINK_PATH) {
+      sinkBody(req, res, record);
+      return;
+    }
     void demo(req, res);
   };
   let server: Server = createServer(handler);
@@ -79,6 +96,28 @@ export async function startRecordingOrigin(opts: { sharedSecret: string }): Prom
       await listen(server, port, "127.0.0.1");
     },
   };
+}
+
+/** Reads the body to its end (or its cut-off) and records which; answers 200 only for a complete message. */
+function sinkBody(
+  req: IncomingMessage,
+  res: Parameters<ReturnType<typeof getRequestListener>>[1],
+  record: OriginRecord,
+) {
+  let bytes = 0;
+  req.on("data", (chunk: Buffer) => {
+    bytes += chunk.length;
+  });
+  req.on("end", () => {
+    record.body = { bytes, complete: true };
+    res.setHeader("Content-Type", "application/json");
+    res.end(JSON.stringify({ bytes }));
+  });
+  // 'close' without 'end' (Node also emits 'error' "aborted"): the peer closed before the message was complete.
+  req.on("error", () => {});
+  req.on("close", () => {
+    record.body ??= { bytes, complete: false };
+  });
 }
 
 /** README's verifyGateway, in Node: t, method, target, request id, account, key id, tier; HMAC-SHA256. */
