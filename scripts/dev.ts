@@ -69,7 +69,7 @@ if (!stack) throw new Error("unreachable: the stack started or shutdown exited")
 const envFile = join(root, ".local", "dev-worker.env");
 mkdirSync(dirname(envFile), { recursive: true });
 // Mail: a .dev.vars made before mail existed has no RESEND_API_KEY; the local stand-in takes any re_ key.
-const mailKey = devVars.RESEND_API_KEY ? {} : { RESEND_API_KEY: "re_local_standin" };
+const mailKey: Record<string, string> = devVars.RESEND_API_KEY ? {} : { RESEND_API_KEY: "re_local_standin" };
 writeFileSync(
   envFile,
   envFileText({ ...readDevVars(join(root, ".dev.vars")), ...mailKey, ...stack.workerVars }),
