@@ -54,6 +54,10 @@ const ok = (body: unknown): Reply => ({ status: 200, body });
 export function routeApi(context: ApiContext, method: string, path: string, params: Params, caller: Caller): Reply {
   const { engine } = context;
   const segments = path.split("/").filter(Boolean).slice(1); // drop "v1"
+  // Namespaced resources have two segments: checkout/sessions, billing_portal/sessions, billing/meter_events.
+  if (["checkout", "billing_portal", "billing"].includes(segments[0] ?? "")) {
+    segments.splice(0, 2, `${segments[0]}/${segments[1]}`);
+  }
   const [resource, id, action] = segments;
   const key = `${method} ${resource}${id === undefined ? "" : action === undefined ? "/:id" : `/:id/${action}`}`;
   switch (key) {
@@ -121,10 +125,20 @@ export function routeApi(context: ApiContext, method: string, path: string, para
     }
     case "POST checkout/sessions":
       return ok(createCheckoutSession(context, params, caller));
+    case "GET checkout/sessions": {
+      const status = optionalString(params, "status");
+      const customer = optionalString(params, "customer");
+      const sessions = Object.values(engine.data.checkoutSessions).filter(
+        (session) =>
+          (status === undefined || session.status === status) &&
+          (customer === undefined || session.customer === customer),
+      );
+      return ok(listOf(sessions.map(publicSession), params, "/v1/checkout/sessions"));
+    }
     case "GET checkout/sessions/:id": {
       const session = engine.data.checkoutSessions[id as string];
       if (!session) throw noSuch("checkout.session", id as string);
-      return ok(session);
+      return ok(publicSession(session));
     }
     case "POST checkout/sessions/:id/expire":
       return ok(expireCheckoutSession(engine, id as string));
