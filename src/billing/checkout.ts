@@ -7,8 +7,8 @@ import { ApiError } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { checkoutPrices, type PriceEnvironment, type TierId } from "../plans/plans";
 import { isEnded } from "./entitlement";
-import { callStripe } from "./stripe-errors";
 import { isMissing, readCustomerState } from "./stripe-customer-state";
+import { callStripe } from "./stripe-errors";
 
 /**
  * Self-serve purchase: Stripe Checkout to subscribe, the Stripe billing portal for cards, invoices and
@@ -76,7 +76,8 @@ export async function createCheckoutSession(
       subscription_data: { metadata: reference },
     }),
   );
-  if (!session.url) throw new ApiError("payment_provider_error", { detail: "Stripe returned no Checkout URL." });
+  if (!session.url)
+    throw new ApiError("payment_provider_error", { detail: "Stripe returned no Checkout URL." });
   return { id: session.id, url: session.url };
 }
 

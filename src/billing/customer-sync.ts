@@ -85,10 +85,14 @@ export async function syncCustomer(deps: SyncDeps, trigger: SyncTrigger): Promis
     const account = await lockAccount(tx, trigger);
     if (!account) return { status: "processed", outcome: "no_account", accountId: null };
     if (trigger.event) {
-      await tx.update(stripeEvents).set({ accountId: account.id }).where(eq(stripeEvents.id, trigger.event.id));
+      await tx
+        .update(stripeEvents)
+        .set({ accountId: account.id })
+        .where(eq(stripeEvents.id, trigger.event.id));
     }
     const customerId = await customerToRead(tx, account, trigger, deps.log);
-    if (customerId === undefined) return { status: "processed", outcome: "other_customer", accountId: account.id };
+    if (customerId === undefined)
+      return { status: "processed", outcome: "other_customer", accountId: account.id };
     // No customer: nothing in Stripe is about this account (its tier is what an admin set).
     if (customerId === null) return { status: "processed", outcome: "no_account", accountId: account.id };
 
@@ -98,7 +102,10 @@ export async function syncCustomer(deps: SyncDeps, trigger: SyncTrigger): Promis
     const next = {
       ...columnsOf(entitlement),
       stripeCustomerId: state.exists ? customerId : null,
-      paymentActionInvoiceId: awaitingAction(subscriptions, [account.paymentActionInvoiceId, trigger.actionInvoiceId]),
+      paymentActionInvoiceId: awaitingAction(subscriptions, [
+        account.paymentActionInvoiceId,
+        trigger.actionInvoiceId,
+      ]),
       billingSyncedAt: deps.now,
     };
     await tx.update(accounts).set(next).where(eq(accounts.id, account.id));
@@ -171,7 +178,10 @@ async function customerToRead(
     .where(and(eq(accounts.stripeCustomerId, eventCustomer), ne(accounts.id, account.id)))
     .limit(1);
   if (!owner) return eventCustomer;
-  log?.warn("stripe customer already belongs to another account; not linked", { accountId: account.id, owner: owner.id });
+  log?.warn("stripe customer already belongs to another account; not linked", {
+    accountId: account.id,
+    owner: owner.id,
+  });
   return undefined;
 }
 
@@ -180,11 +190,15 @@ async function customerToRead(
  * invoice and still open (not yet paid or voided). So a payment_action_required that arrives after the
  * payment succeeded shows nothing, and any later sync clears a notice once the invoice is settled.
  */
-function awaitingAction(subscriptions: SubscriptionView[], candidates: Array<string | null | undefined>): string | null {
+function awaitingAction(
+  subscriptions: SubscriptionView[],
+  candidates: Array<string | null | undefined>,
+): string | null {
   for (const candidate of candidates) {
     if (!candidate) continue;
     const open = subscriptions.some(
-      (view) => !isEnded(view.status) && view.latestInvoice?.id === candidate && view.latestInvoice.status === "open",
+      (view) =>
+        !isEnded(view.status) && view.latestInvoice?.id === candidate && view.latestInvoice.status === "open",
     );
     if (open) return candidate;
   }

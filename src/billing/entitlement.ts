@@ -79,10 +79,7 @@ export function deriveEntitlement(
     if (!tier || !grants(view, now, graceDays)) continue;
     if (!granting || tierRank(tier) > tierRank(granting.tier)) granting = { view, tier };
   }
-  const shown =
-    granting?.view ??
-    newestFirst.find((view) => !isEnded(view.status)) ??
-    newestFirst[0];
+  const shown = granting?.view ?? newestFirst.find((view) => !isEnded(view.status)) ?? newestFirst[0];
   if (!shown) {
     return {
       tier: "free",

@@ -48,7 +48,14 @@ export async function expirePastDueAccounts(deps: PastDueDeps, now: Date): Promi
   for (const { id, customerId } of candidates) {
     try {
       const result = await syncCustomer(
-        { db: deps.db, stripe: deps.stripe, environment: deps.environment, graceDays: deps.pastDueGraceDays, now, log: deps.log },
+        {
+          db: deps.db,
+          stripe: deps.stripe,
+          environment: deps.environment,
+          graceDays: deps.pastDueGraceDays,
+          now,
+          log: deps.log,
+        },
         { customerId, accountId: id, actor: PAST_DUE_JOB_ACTOR },
       );
       if (result.status === "processed" && result.tierChange) {

@@ -67,8 +67,7 @@ function toView(subscription: z.infer<typeof subscriptionSchema>): SubscriptionV
     status: subscription.status,
     created: subscription.created,
     prices: subscription.items.data.map((item) => item.price.id),
-    unpaidSince:
-      subscription.status === "past_due" && expanded ? new Date(expanded.created * 1000) : null,
+    unpaidSince: subscription.status === "past_due" && expanded ? new Date(expanded.created * 1000) : null,
     cancelAt: subscription.cancel_at ? new Date(subscription.cancel_at * 1000) : null,
     latestInvoice: invoice
       ? { id: ref.parse(invoice), status: expanded ? (expanded.status ?? null) : null }

@@ -56,9 +56,11 @@ const withCustomer = z.object({
 
 export function subjectOf(event: { type: BillingEventType; data: { object: unknown } }): EventSubject {
   const parsed = withCustomer.safeParse(event.data.object);
-  if (!parsed.success) throw new UnreadableEvent(`the ${event.type} event's object is not shaped as expected`);
+  if (!parsed.success)
+    throw new UnreadableEvent(`the ${event.type} event's object is not shaped as expected`);
   const object = parsed.data;
-  if (event.type === "customer.deleted") return { customerId: object.id, accountId: null, actionInvoiceId: null };
+  if (event.type === "customer.deleted")
+    return { customerId: object.id, accountId: null, actionInvoiceId: null };
   if (!object.customer && !object.client_reference_id && !object.metadata?.account_id) {
     throw new UnreadableEvent(`the ${event.type} event's object names no customer`);
   }

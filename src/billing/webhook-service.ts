@@ -35,7 +35,8 @@ export async function handleBillingEvent(
   try {
     subject = subjectOf(event);
   } catch (error) {
-    if (error instanceof UnreadableEvent) throw new ApiError("invalid_webhook", { detail: `${error.message}.` });
+    if (error instanceof UnreadableEvent)
+      throw new ApiError("invalid_webhook", { detail: `${error.message}.` });
     throw error;
   }
   let result: Awaited<ReturnType<typeof syncCustomer>>;
@@ -70,5 +71,7 @@ export async function handleBillingEvent(
     });
   }
   if (result.accountId) await publishCommittedTier(deps.db, deps.redis, result.accountId);
-  return result.status === "duplicate" ? { status: "duplicate" } : { status: "processed", outcome: result.outcome };
+  return result.status === "duplicate"
+    ? { status: "duplicate" }
+    : { status: "processed", outcome: result.outcome };
 }

@@ -155,7 +155,10 @@ describe("input 3: a customer Stripe no longer knows is forgotten, never a perma
     await stripe.customers.del(customer);
     await expectInEveryOrder(account.id, customer, { tier: "free", subscriptionStatus: null });
     expect((await accountRow(account.id)).stripeCustomerId).toBeNull();
-    const checkout = await admin(`/accounts/${account.id}/checkout-session`, { method: "POST", json: { tier: "pro" } });
+    const checkout = await admin(`/accounts/${account.id}/checkout-session`, {
+      method: "POST",
+      json: { tier: "pro" },
+    });
     expect(checkout.status, await checkout.clone().text()).toBe(201);
     const replaced = (await accountRow(account.id)).stripeCustomerId;
     expect(replaced).toMatch(/^cus_/);
@@ -176,7 +179,10 @@ describe("input 3: a customer Stripe no longer knows is forgotten, never a perma
       const { accounts } = await import("../../src/db/schema/accounts");
       await db.update(accounts).set({ stripeCustomerId: unknown }).where(eq(accounts.id, account.id));
     });
-    const checkout = await admin(`/accounts/${account.id}/checkout-session`, { method: "POST", json: { tier: "basic" } });
+    const checkout = await admin(`/accounts/${account.id}/checkout-session`, {
+      method: "POST",
+      json: { tier: "basic" },
+    });
     expect(checkout.status, await checkout.clone().text()).toBe(201);
     expect((await accountRow(account.id)).stripeCustomerId).not.toBe(unknown);
   });
@@ -223,7 +229,11 @@ describe("input 5: after unpaid, a paid invoice restores the tier", () => {
     );
     expect(paid).toHaveLength(1);
     expect(await deliverOk(paid[0] as TestStripeEvent)).toEqual({ status: "processed", outcome: "synced" });
-    expect(await accountRow(account.id)).toMatchObject({ tier: "basic", subscriptionStatus: "active", pastDueSince: null });
+    expect(await accountRow(account.id)).toMatchObject({
+      tier: "basic",
+      subscriptionStatus: "active",
+      pastDueSince: null,
+    });
   });
 });
 
@@ -243,8 +253,14 @@ describe("exactly once, concurrently", () => {
           return ((await response.json()) as { status: string }).status;
         }),
       );
-      expect(answers.filter((status) => status === "processed"), event.type).toHaveLength(1);
-      expect(answers.filter((status) => status === "duplicate"), event.type).toHaveLength(19);
+      expect(
+        answers.filter((status) => status === "processed"),
+        event.type,
+      ).toHaveLength(1);
+      expect(
+        answers.filter((status) => status === "duplicate"),
+        event.type,
+      ).toHaveLength(19);
     }
     expect(await accountRow(account.id)).toMatchObject({ tier: "basic", subscriptionStatus: "active" });
     const audits = await withDatabase((db) =>
@@ -254,6 +270,8 @@ describe("exactly once, concurrently", () => {
         .where(and(eq(auditEvents.accountId, account.id), eq(auditEvents.action, "account.tier_changed"))),
     );
     // free -> basic on the first event (Stripe's state is already final), nothing after.
-    expect(audits.map((audit) => audit.data)).toEqual([expect.objectContaining({ from: "free", to: "basic" })]);
+    expect(audits.map((audit) => audit.data)).toEqual([
+      expect.objectContaining({ from: "free", to: "basic" }),
+    ]);
   });
 });

@@ -2,8 +2,8 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import Stripe from "stripe";
 import { expect } from "vitest";
-import { accounts } from "../../src/db/schema/accounts";
 import { billingEventTypes } from "../../src/billing/stripe-facts";
+import { accounts } from "../../src/db/schema/accounts";
 import { plans } from "../../src/plans/plans";
 import { createAccount, deliverStripeEvent, type TestStripeEvent, withDatabase } from "./support";
 
@@ -43,7 +43,11 @@ export async function stripeCustomerAccount(card = CARD_OK) {
 }
 
 /** A subscription made through the Subscriptions API (the customer's card decides its first payment). */
-export function subscribe(customer: string, prices: string[], extra: Partial<Stripe.SubscriptionCreateParams> = {}) {
+export function subscribe(
+  customer: string,
+  prices: string[],
+  extra: Partial<Stripe.SubscriptionCreateParams> = {},
+) {
   return stripe.subscriptions.create({
     customer,
     items: prices.map((price) => ({ price })),
@@ -60,7 +64,11 @@ export async function advancePeriod(subscription: string): Promise<void> {
 }
 
 const customerOf = (event: Stripe.Event): string | null => {
-  const object = event.data.object as { id?: string; object?: string; customer?: string | { id: string } | null };
+  const object = event.data.object as {
+    id?: string;
+    object?: string;
+    customer?: string | { id: string } | null;
+  };
   if (object.object === "customer") return object.id ?? null;
   const customer = object.customer;
   return typeof customer === "string" ? customer : (customer?.id ?? null);
@@ -70,7 +78,10 @@ const customerOf = (event: Stripe.Event): string | null => {
 export async function billingEventsOf(customer: string): Promise<TestStripeEvent[]> {
   const all = await stripe.events.list({ limit: 100 }).autoPagingToArray({ limit: 10_000 });
   return all
-    .filter((event) => (billingEventTypes as readonly string[]).includes(event.type) && customerOf(event) === customer)
+    .filter(
+      (event) =>
+        (billingEventTypes as readonly string[]).includes(event.type) && customerOf(event) === customer,
+    )
     .reverse() as unknown as TestStripeEvent[];
 }
 

@@ -35,7 +35,12 @@ const IDENTIFIER_WINDOW_S = 24 * 3600;
 const METER_EVENT_MAX_AGE_S = 35 * 86_400;
 const METER_EVENT_MAX_FUTURE_S = 5 * 60;
 const PRORATION = ["create_prorations", "none", "always_invoice"] as const;
-const PAYMENT_BEHAVIOR = ["allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"] as const;
+const PAYMENT_BEHAVIOR = [
+  "allow_incomplete",
+  "default_incomplete",
+  "error_if_incomplete",
+  "pending_if_incomplete",
+] as const;
 
 export interface Caller {
   livemode: boolean;
@@ -51,7 +56,13 @@ export interface ApiContext {
 const ok = (body: unknown): Reply => ({ status: 200, body });
 
 /** Routes one authenticated Stripe API request; throws StripeApiError for what Stripe refuses. */
-export function routeApi(context: ApiContext, method: string, path: string, params: Params, caller: Caller): Reply {
+export function routeApi(
+  context: ApiContext,
+  method: string,
+  path: string,
+  params: Params,
+  caller: Caller,
+): Reply {
   const { engine } = context;
   const segments = path.split("/").filter(Boolean).slice(1); // drop "v1"
   // Namespaced resources have two segments: checkout/sessions, billing_portal/sessions, billing/meter_events.
@@ -108,8 +119,15 @@ export function routeApi(context: ApiContext, method: string, path: string, para
       if (id === "create_preview") return ok(previewFrom(engine, params));
       break;
     case "GET invoices":
-      return ok(listOf(Object.values(engine.data.invoices).filter((invoice) =>
-        (params.customer === undefined || invoice.customer === params.customer)), params, "/v1/invoices"));
+      return ok(
+        listOf(
+          Object.values(engine.data.invoices).filter(
+            (invoice) => params.customer === undefined || invoice.customer === params.customer,
+          ),
+          params,
+          "/v1/invoices",
+        ),
+      );
     case "GET invoices/:id": {
       const invoice = engine.data.invoices[id as string];
       if (!invoice) throw noSuch("invoice", id as string);
@@ -118,9 +136,15 @@ export function routeApi(context: ApiContext, method: string, path: string, para
     case "POST invoices/:id/pay": {
       const invoice = engine.data.invoices[id as string];
       if (!invoice) throw noSuch("invoice", id as string);
-      if (invoice.status !== "open") throw new StripeApiError(400, `Invoice is already ${invoice.status}.`, { code: "invoice_not_open" });
+      if (invoice.status !== "open")
+        throw new StripeApiError(400, `Invoice is already ${invoice.status}.`, { code: "invoice_not_open" });
       const outcome = attemptPayment(engine, invoice, optionalString(params, "payment_method"));
-      if (outcome === "declined") throw new StripeApiError(402, "Your card was declined.", { type: "card_error", code: "card_declined", declineCode: "generic_decline" });
+      if (outcome === "declined")
+        throw new StripeApiError(402, "Your card was declined.", {
+          type: "card_error",
+          code: "card_declined",
+          declineCode: "generic_decline",
+        });
       return ok(invoice);
     }
     case "POST checkout/sessions":
@@ -154,7 +178,13 @@ export function routeApi(context: ApiContext, method: string, path: string, para
       return ok(event);
     }
     case "GET prices":
-      return ok(listOf([...engine.prices.values()].map((price) => ({ ...price })) as unknown as StripeObject[], params, "/v1/prices"));
+      return ok(
+        listOf(
+          [...engine.prices.values()].map((price) => ({ ...price })) as unknown as StripeObject[],
+          params,
+          "/v1/prices",
+        ),
+      );
     case "GET prices/:id":
       return ok(requirePrice(engine, id, "id"));
   }
@@ -197,9 +227,10 @@ function createSubscriptionFrom(engine: Engine, params: Params): StripeObject {
     price: requirePrice(engine, item.price, `items[${index}][price]`),
     quantity: item.quantity,
   }));
-  const trial = isObject(params.trial_settings) && isObject(params.trial_settings.end_behavior)
-    ? optionalString(params.trial_settings.end_behavior, "missing_payment_method")
-    : undefined;
+  const trial =
+    isObject(params.trial_settings) && isObject(params.trial_settings.end_behavior)
+      ? optionalString(params.trial_settings.end_behavior, "missing_payment_method")
+      : undefined;
   return createSubscription(engine, {
     customer,
     items: prices,
@@ -287,7 +318,10 @@ function createCheckoutSession(context: ApiContext, params: Params, caller: Call
   }
   const customer = params.customer === undefined ? null : requireCustomer(engine, params.customer).id;
   if (customer && params.customer_email !== undefined) {
-    throw invalid("customer_email", "You may only specify one of these parameters: customer, customer_email.");
+    throw invalid(
+      "customer_email",
+      "You may only specify one of these parameters: customer, customer_email.",
+    );
   }
   const lineItems = params.line_items;
   const items: Array<{ price: string; quantity: number | null }> = [];
@@ -302,7 +336,10 @@ function createCheckoutSession(context: ApiContext, params: Params, caller: Call
         throw invalid(`${param}[quantity]`, "Invalid positive integer");
       }
       if (price.recurring.usage_type === "metered" && item.quantity !== undefined) {
-        throw invalid(`${param}[quantity]`, "Quantity should not be specified where usage_type is `metered`.");
+        throw invalid(
+          `${param}[quantity]`,
+          "Quantity should not be specified where usage_type is `metered`.",
+        );
       }
       items.push({ price: price.id, quantity: item.quantity === undefined ? null : Number(item.quantity) });
     }
@@ -344,11 +381,16 @@ export function expireCheckoutSession(engine: Engine, id: string): StripeObject 
   const session = engine.data.checkoutSessions[id];
   if (!session) throw noSuch("checkout.session", id);
   if (session.status !== "open") {
-    throw new StripeApiError(400, `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${session.status}".`);
+    throw new StripeApiError(
+      400,
+      `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${session.status}".`,
+    );
   }
   session.status = "expired";
   // A subscription whose first payment failed in this session ends with it, as Stripe's does.
-  const subscription = session.subscription ? engine.data.subscriptions[session.subscription as string] : undefined;
+  const subscription = session.subscription
+    ? engine.data.subscriptions[session.subscription as string]
+    : undefined;
   if (subscription?.status === "incomplete") advancePeriod(engine, subscription);
   engine.emit("checkout.session.expired", publicSession(session));
   return publicSession(session);
@@ -388,9 +430,16 @@ function createMeterEvent(engine: Engine, params: Params, caller: Caller): Strip
     throw invalid("payload[value]", "The value in the payload must be a number.");
   }
   const timestamp = params.timestamp === undefined ? nowSeconds() : Number(params.timestamp);
-  if (!Number.isInteger(timestamp)) throw invalid("timestamp", `Invalid integer: ${String(params.timestamp)}`);
-  if (timestamp < nowSeconds() - METER_EVENT_MAX_AGE_S || timestamp > nowSeconds() + METER_EVENT_MAX_FUTURE_S) {
-    throw invalid("timestamp", "Timestamp must be within the past 35 calendar days or up to 5 minutes in the future.");
+  if (!Number.isInteger(timestamp))
+    throw invalid("timestamp", `Invalid integer: ${String(params.timestamp)}`);
+  if (
+    timestamp < nowSeconds() - METER_EVENT_MAX_AGE_S ||
+    timestamp > nowSeconds() + METER_EVENT_MAX_FUTURE_S
+  ) {
+    throw invalid(
+      "timestamp",
+      "Timestamp must be within the past 35 calendar days or up to 5 minutes in the future.",
+    );
   }
   const identifier = optionalString(params, "identifier") ?? randomId("mev");
   if (identifier.length > 100) throw invalid("identifier", "identifier must be at most 100 characters.");

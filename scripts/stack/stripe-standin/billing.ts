@@ -24,7 +24,11 @@ const ENDED = new Set(["canceled", "incomplete_expired"]);
 
 type PaymentOutcome = "succeeded" | "declined" | "requires_action";
 
-const DECLINING = new Set(["pm_card_chargeCustomerFail", "pm_card_visa_chargeDeclined", "pm_card_chargeDeclined"]);
+const DECLINING = new Set([
+  "pm_card_chargeCustomerFail",
+  "pm_card_visa_chargeDeclined",
+  "pm_card_chargeDeclined",
+]);
 const AUTHENTICATING = new Set(["pm_card_authenticationRequired", "pm_card_threeDSecure2Required"]);
 
 function outcomeOf(paymentMethod: string | null | undefined): PaymentOutcome {
@@ -45,7 +49,8 @@ export function requirePrice(engine: Engine, id: unknown, param: string): Standi
 }
 
 export function requireCustomer(engine: Engine, id: unknown, param = "customer"): StripeObject {
-  if (id === undefined || id === "") throw new StripeApiError(400, `Missing required param: ${param}.`, { param, code: "parameter_missing" });
+  if (id === undefined || id === "")
+    throw new StripeApiError(400, `Missing required param: ${param}.`, { param, code: "parameter_missing" });
   const customer = typeof id === "string" ? engine.data.customers[id] : undefined;
   if (!customer || customer.deleted) throw noSuch("customer", String(id), param, 400);
   return customer;
@@ -80,7 +85,11 @@ export function createCustomer(
   return customer;
 }
 
-export function updateCustomer(engine: Engine, customer: StripeObject, paymentMethod: string | undefined): void {
+export function updateCustomer(
+  engine: Engine,
+  customer: StripeObject,
+  paymentMethod: string | undefined,
+): void {
   if (paymentMethod === undefined) return;
   const previous = { invoice_settings: clone(customer.invoice_settings) };
   customer.invoice_settings = { default_payment_method: paymentMethod };
@@ -104,7 +113,12 @@ export function deleteCustomer(engine: Engine, id: string): StripeObject {
 // Subscriptions
 // ---------------------------------------------------------------------------------------------------------
 
-function newItem(price: StandinPrice, subscriptionId: string, start: number, quantity?: number): StripeObject {
+function newItem(
+  price: StandinPrice,
+  subscriptionId: string,
+  start: number,
+  quantity?: number,
+): StripeObject {
   return {
     id: randomId("si"),
     object: "subscription_item",
@@ -118,8 +132,7 @@ function newItem(price: StandinPrice, subscriptionId: string, start: number, qua
   };
 }
 
-export const itemsOf = (subscription: StripeObject) =>
-  (subscription.items as { data: StripeObject[] }).data;
+export const itemsOf = (subscription: StripeObject) => (subscription.items as { data: StripeObject[] }).data;
 const periodOf = (subscription: StripeObject) => {
   const first = itemsOf(subscription)[0];
   const start = (first?.current_period_start as number | undefined) ?? nowSeconds();
@@ -160,7 +173,9 @@ export function createSubscription(engine: Engine, input: NewSubscription): Stri
     pause_collection: null,
     trial_start: trialEnd ? start : null,
     trial_end: trialEnd,
-    trial_settings: { end_behavior: { missing_payment_method: input.missingPaymentMethod ?? "create_invoice" } },
+    trial_settings: {
+      end_behavior: { missing_payment_method: input.missingPaymentMethod ?? "create_invoice" },
+    },
     default_payment_method: input.paymentMethod ?? null,
     latest_invoice: null,
     items: {
@@ -192,22 +207,32 @@ export function createSubscription(engine: Engine, input: NewSubscription): Stri
   return subscription;
 }
 
-function setStatus(engine: Engine, subscription: StripeObject, status: string, extra: Record<string, unknown> = {}) {
+function setStatus(
+  engine: Engine,
+  subscription: StripeObject,
+  status: string,
+  extra: Record<string, unknown> = {},
+) {
   if (subscription.status === status && Object.keys(extra).length === 0) return;
   const previous: Record<string, unknown> = { status: subscription.status };
   for (const key of Object.keys(extra)) previous[key] = subscription[key] ?? null;
   subscription.status = status;
   Object.assign(subscription, extra);
   const type =
-    status === "paused" ? "customer.subscription.paused"
-    : previous.status === "paused" && status !== "canceled" ? "customer.subscription.resumed"
-    : "customer.subscription.updated";
+    status === "paused"
+      ? "customer.subscription.paused"
+      : previous.status === "paused" && status !== "canceled"
+        ? "customer.subscription.resumed"
+        : "customer.subscription.updated";
   engine.emit(type, subscription, previous);
 }
 
 export function cancelSubscription(engine: Engine, subscription: StripeObject): StripeObject {
   if (isEnded(subscription)) {
-    throw new StripeApiError(400, `A canceled subscription can only update its cancellation_details and metadata.`);
+    throw new StripeApiError(
+      400,
+      `A canceled subscription can only update its cancellation_details and metadata.`,
+    );
   }
   const now = nowSeconds();
   subscription.status = "canceled";
@@ -215,7 +240,8 @@ export function cancelSubscription(engine: Engine, subscription: StripeObject): 
   subscription.ended_at = now;
   // Open invoices of a canceled subscription are voided, as Stripe does, so they stop being retried.
   for (const invoice of Object.values(engine.data.invoices)) {
-    if (subscriptionOfInvoice(invoice) === subscription.id && invoice.status === "open") invoice.status = "void";
+    if (subscriptionOfInvoice(invoice) === subscription.id && invoice.status === "open")
+      invoice.status = "void";
   }
   delete engine.data.pendingLines[subscription.id];
   engine.emit("customer.subscription.deleted", subscription);
@@ -302,7 +328,12 @@ function line(
   subscription: StripeObject,
   item: StripeObject,
   amount: number,
-  options: { description: string; proration: boolean; period: { start: number; end: number }; quantity?: number },
+  options: {
+    description: string;
+    proration: boolean;
+    period: { start: number; end: number };
+    quantity?: number;
+  },
 ): StripeObject {
   const price = item.price as StandinPrice;
   return {
@@ -312,7 +343,7 @@ function line(
     currency: "usd",
     description: options.description,
     period: options.period,
-    quantity: options.quantity ?? ((item.quantity as number | undefined) ?? null),
+    quantity: options.quantity ?? (item.quantity as number | undefined) ?? null,
     pricing: { type: "price_details", price_details: { price: price.id, product: price.product } },
     parent: {
       type: "subscription_item_details",
@@ -371,9 +402,16 @@ export interface SubscriptionUpdate {
   paymentBehavior?: string;
 }
 
-export function updateSubscription(engine: Engine, subscription: StripeObject, update: SubscriptionUpdate): StripeObject {
+export function updateSubscription(
+  engine: Engine,
+  subscription: StripeObject,
+  update: SubscriptionUpdate,
+): StripeObject {
   if (isEnded(subscription)) {
-    throw new StripeApiError(400, "A canceled subscription can only update its cancellation_details and metadata.");
+    throw new StripeApiError(
+      400,
+      "A canceled subscription can only update its cancellation_details and metadata.",
+    );
   }
   const previous: Record<string, unknown> = {};
   const behaviour = update.prorationBehavior ?? "create_prorations";
@@ -385,7 +423,10 @@ export function updateSubscription(engine: Engine, subscription: StripeObject, u
     (subscription.items as { data: StripeObject[] }).data = planned.items;
     prorations = behaviour === "none" ? [] : planned.prorations;
   }
-  if (update.cancelAtPeriodEnd !== undefined && update.cancelAtPeriodEnd !== subscription.cancel_at_period_end) {
+  if (
+    update.cancelAtPeriodEnd !== undefined &&
+    update.cancelAtPeriodEnd !== subscription.cancel_at_period_end
+  ) {
     previous.cancel_at_period_end = subscription.cancel_at_period_end;
     previous.cancel_at = subscription.cancel_at;
     subscription.cancel_at_period_end = update.cancelAtPeriodEnd;
@@ -409,13 +450,19 @@ export function updateSubscription(engine: Engine, subscription: StripeObject, u
 
 /** POST /v1/subscriptions/:id/resume: a paused subscription is billed again and becomes active. */
 export function resumeSubscription(engine: Engine, subscription: StripeObject): StripeObject {
-  if (subscription.status !== "paused") throw new StripeApiError(400, "Only a paused subscription can be resumed.");
+  if (subscription.status !== "paused")
+    throw new StripeApiError(400, "Only a paused subscription can be resumed.");
   const now = nowSeconds();
   for (const item of itemsOf(subscription)) {
     item.current_period_start = now;
     item.current_period_end = now + PERIOD_SECONDS;
   }
-  const invoice = createInvoice(engine, subscription, periodLines(subscription, periodOf(subscription)), "subscription_cycle");
+  const invoice = createInvoice(
+    engine,
+    subscription,
+    periodLines(subscription, periodOf(subscription)),
+    "subscription_cycle",
+  );
   const outcome = attemptPayment(engine, invoice, undefined, { fromPaused: true });
   if (outcome !== "succeeded") setStatus(engine, subscription, "past_due");
   return subscription;
@@ -431,12 +478,15 @@ export function advancePeriod(engine: Engine, subscription: StripeObject): Strip
   if (subscription.status === "incomplete") {
     setStatus(engine, subscription, "incomplete_expired", { ended_at: nowSeconds() });
     for (const invoice of Object.values(engine.data.invoices)) {
-      if (subscriptionOfInvoice(invoice) === subscription.id && invoice.status === "open") invoice.status = "void";
+      if (subscriptionOfInvoice(invoice) === subscription.id && invoice.status === "open")
+        invoice.status = "void";
     }
     return subscription;
   }
   if (subscription.cancel_at_period_end) return cancelSubscription(engine, subscription);
-  const latest = subscription.latest_invoice ? engine.data.invoices[subscription.latest_invoice as string] : undefined;
+  const latest = subscription.latest_invoice
+    ? engine.data.invoices[subscription.latest_invoice as string]
+    : undefined;
   if (latest?.status === "open" && subscription.status !== "trialing") {
     // A retry of the unpaid invoice.
     const outcome = attemptPayment(engine, latest, undefined);
@@ -447,7 +497,10 @@ export function advancePeriod(engine: Engine, subscription: StripeObject): Strip
   }
   const trialEnding = subscription.status === "trialing";
   const customer = engine.data.customers[subscription.customer as string];
-  const hasMethod = !!(subscription.default_payment_method ?? (customer?.invoice_settings as { default_payment_method?: string } | undefined)?.default_payment_method);
+  const hasMethod = !!(
+    subscription.default_payment_method ??
+    (customer?.invoice_settings as { default_payment_method?: string } | undefined)?.default_payment_method
+  );
   const settings = subscription.trial_settings as { end_behavior: { missing_payment_method: string } };
   if (trialEnding && !hasMethod && settings.end_behavior.missing_payment_method === "pause") {
     setStatus(engine, subscription, "paused", { trial_end: nowSeconds() });
@@ -518,7 +571,12 @@ export function invoiceShape(
   };
 }
 
-function createInvoice(engine: Engine, subscription: StripeObject, lines: StripeObject[], billingReason: string): StripeObject {
+function createInvoice(
+  engine: Engine,
+  subscription: StripeObject,
+  lines: StripeObject[],
+  billingReason: string,
+): StripeObject {
   const invoice = invoiceShape(engine, subscription, lines, billingReason);
   engine.data.invoices[invoice.id] = invoice;
   engine.emit("invoice.created", invoice);
@@ -554,14 +612,18 @@ export function attemptPayment(
   options: { fromPaused?: boolean } = {},
 ): PaymentOutcome {
   if (invoice.status === "paid") return "succeeded"; // a $0 invoice is paid when it is finalized
-  if (invoice.status !== "open") throw new StripeApiError(400, `Invoice ${invoice.id} is already ${invoice.status}.`, { code: "invoice_not_open" });
+  if (invoice.status !== "open")
+    throw new StripeApiError(400, `Invoice ${invoice.id} is already ${invoice.status}.`, {
+      code: "invoice_not_open",
+    });
   const subscriptionId = subscriptionOfInvoice(invoice);
   const subscription = subscriptionId ? engine.data.subscriptions[subscriptionId] : undefined;
   const customer = engine.data.customers[invoice.customer as string];
   const method =
     paymentMethod ??
     (subscription?.default_payment_method as string | null) ??
-    (customer?.invoice_settings as { default_payment_method?: string | null } | undefined)?.default_payment_method;
+    (customer?.invoice_settings as { default_payment_method?: string | null } | undefined)
+      ?.default_payment_method;
   const outcome = outcomeOf(method);
   invoice.attempt_count = (invoice.attempt_count as number) + 1;
   invoice.attempted = true;
@@ -593,7 +655,11 @@ export function previewInvoice(
   },
 ): StripeObject {
   const subscription = input.subscription;
-  if (!subscription) throw new StripeApiError(400, "Previewing an invoice here needs a subscription.", { param: "subscription", code: "parameter_missing" });
+  if (!subscription)
+    throw new StripeApiError(400, "Previewing an invoice here needs a subscription.", {
+      param: "subscription",
+      code: "parameter_missing",
+    });
   if (input.customer && input.customer.id !== subscription.customer) {
     throw invalid("subscription", "The subscription does not belong to that customer.");
   }
@@ -609,7 +675,13 @@ export function previewInvoice(
     behaviour === "always_invoice" && prorations.length > 0
       ? prorations
       : [...pending, ...prorations, ...periodLines(subscription, next, planned.items, usage)];
-  const invoice = invoiceShape(engine, subscription, lines, behaviour === "always_invoice" ? "subscription_update" : "upcoming", randomId("upcoming_in"));
+  const invoice = invoiceShape(
+    engine,
+    subscription,
+    lines,
+    behaviour === "always_invoice" ? "subscription_update" : "upcoming",
+    randomId("upcoming_in"),
+  );
   invoice.status = "draft";
   return invoice;
 }

@@ -36,10 +36,14 @@ export function catalogFromPlans(meterId = "mtr_local_api_requests"): StandinPri
     const cents = Math.round(Number(dollars ?? 0) * 100);
     for (const environment of ["test", "live"] as const) {
       for (const id of plan.stripePriceIds[environment]) {
-        prices.push(price(id, `prod_${tier}`, `${plan.name} (monthly)`, environment, cents, "licensed", null));
+        prices.push(
+          price(id, `prod_${tier}`, `${plan.name} (monthly)`, environment, cents, "licensed", null),
+        );
       }
       for (const id of plan.stripeMeteredPriceIds[environment]) {
-        prices.push(price(id, `prod_${tier}_usage`, `${plan.name} usage`, environment, null, "metered", meterId));
+        prices.push(
+          price(id, `prod_${tier}_usage`, `${plan.name} usage`, environment, null, "metered", meterId),
+        );
       }
     }
   }

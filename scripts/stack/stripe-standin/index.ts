@@ -7,8 +7,15 @@ import { advancePeriod, type Engine, requireSubscription } from "./billing.ts";
 import { catalogFromPlans, type StandinPrice } from "./catalog.ts";
 import { errorReply, type Reply, StripeApiError } from "./errors.ts";
 import { decodeStripeForm, type Params } from "./form.ts";
-import { abandonCheckout, checkoutPage, type Page, portalAction, portalPage, submitCheckout } from "./pages.ts";
-import { clone, loadData, nowSeconds, randomId, saveData, type StripeObject } from "./store.ts";
+import {
+  abandonCheckout,
+  checkoutPage,
+  type Page,
+  portalAction,
+  portalPage,
+  submitCheckout,
+} from "./pages.ts";
+import { clone, loadData, nowSeconds, randomId, type StripeObject, saveData } from "./store.ts";
 import { type WebhookTarget, webhookSender } from "./webhooks.ts";
 
 export { decodeStripeForm } from "./form.ts";

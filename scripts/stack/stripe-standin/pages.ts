@@ -70,18 +70,26 @@ ${session.cancel_url ? `<p><a id="back" href="${esc(session.cancel_url as string
 /** The customer presses a pay button: the subscription is created (or its first invoice retried) with `card`. */
 export function submitCheckout(engine: Engine, id: string, card: string): Page {
   const session = engine.data.checkoutSessions[id];
-  if (!session || session.status !== "open") return checkoutPage(engine, id);
+  if (session?.status !== "open") return checkoutPage(engine, id);
   let customer = session.customer ? engine.data.customers[session.customer as string] : undefined;
   if (!customer || customer.deleted) {
-    customer = createCustomer(engine, { email: (session.customer_email as string | null) ?? undefined, metadata: {} });
+    customer = createCustomer(engine, {
+      email: (session.customer_email as string | null) ?? undefined,
+      metadata: {},
+    });
     session.customer = customer.id;
   }
-  let subscription = session.subscription ? engine.data.subscriptions[session.subscription as string] : undefined;
+  let subscription = session.subscription
+    ? engine.data.subscriptions[session.subscription as string]
+    : undefined;
   if (!subscription) {
     const lines = (session.line_items as { data: Array<{ price: string; quantity: number | null }> }).data;
     subscription = createSubscription(engine, {
       customer,
-      items: lines.map((item) => ({ price: requirePrice(engine, item.price, "price"), quantity: item.quantity ?? undefined })),
+      items: lines.map((item) => ({
+        price: requirePrice(engine, item.price, "price"),
+        quantity: item.quantity ?? undefined,
+      })),
       metadata: (session.subscription_data as { metadata: Record<string, string> }).metadata,
       paymentBehavior: "default_incomplete",
     });
@@ -92,10 +100,20 @@ export function submitCheckout(engine: Engine, id: string, card: string): Page {
   if (outcome === "requires_action") {
     // The customer's bank refused the 3-D Secure challenge: the payment fails, the session stays open.
     engine.emit("invoice.payment_failed", invoice);
-    return { ...checkoutPage(engine, id, "We are unable to authenticate your payment method. Please choose a different payment method and try again."), status: 402 };
+    return {
+      ...checkoutPage(
+        engine,
+        id,
+        "We are unable to authenticate your payment method. Please choose a different payment method and try again.",
+      ),
+      status: 402,
+    };
   }
   if (outcome === "declined") {
-    return { ...checkoutPage(engine, id, "Your card was declined. Please try a different card."), status: 402 };
+    return {
+      ...checkoutPage(engine, id, "Your card was declined. Please try a different card."),
+      status: 402,
+    };
   }
   subscription.default_payment_method = card;
   updateCustomer(engine, customer, card);
@@ -107,7 +125,7 @@ export function submitCheckout(engine: Engine, id: string, card: string): Page {
 
 export function abandonCheckout(engine: Engine, id: string): Page {
   const session = engine.data.checkoutSessions[id];
-  if (!session || session.status !== "open") return checkoutPage(engine, id);
+  if (session?.status !== "open") return checkoutPage(engine, id);
   expireCheckoutSession(engine, id);
   return session.cancel_url ? redirect(session.cancel_url as string) : checkoutPage(engine, id);
 }
@@ -131,15 +149,19 @@ export function portalPage(engine: Engine, id: string, notice?: string): Page {
         ? ""
         : subscription.cancel_at_period_end
           ? button(`${base}/subscriptions/${subscription.id}/renew`, "Don't cancel", "renew")
-          : button(`${base}/subscriptions/${subscription.id}/cancel?at=period_end`, "Cancel at the end of the period", "cancel-at-period-end") +
-            button(`${base}/subscriptions/${subscription.id}/cancel?at=now`, "Cancel now", "cancel-now");
+          : button(
+              `${base}/subscriptions/${subscription.id}/cancel?at=period_end`,
+              "Cancel at the end of the period",
+              "cancel-at-period-end",
+            ) + button(`${base}/subscriptions/${subscription.id}/cancel?at=now`, "Cancel now", "cancel-now");
       return `<section class="card" data-subscription="${esc(subscription.id)}">
 <h2>${names}</h2>
 <p>Status: <strong class="status">${esc(String(subscription.status))}</strong>${subscription.cancel_at_period_end && end ? ` · cancels on ${new Date(end * 1000).toISOString().slice(0, 10)}` : end && !isEnded(subscription) ? ` · renews on ${new Date(end * 1000).toISOString().slice(0, 10)}` : ""}</p>
 ${actions}</section>`;
     })
     .join("");
-  const method = (customer.invoice_settings as { default_payment_method: string | null }).default_payment_method;
+  const method = (customer.invoice_settings as { default_payment_method: string | null })
+    .default_payment_method;
   const body = `
 <p class="muted">Test mode · local Stripe stand-in · ${esc(String(customer.email ?? customer.id))}</p>
 ${notice ? `<p class="notice" role="status">${esc(notice)}</p>` : ""}
@@ -161,7 +183,8 @@ export function portalAction(engine: Engine, id: string, path: string, query: UR
   const match = /^\/subscriptions\/([^/]+)\/(cancel|renew)$/.exec(path);
   if (match) {
     const subscription = engine.data.subscriptions[match[1] as string];
-    if (!subscription || subscription.customer !== customerId || isEnded(subscription)) return portalPage(engine, id);
+    if (!subscription || subscription.customer !== customerId || isEnded(subscription))
+      return portalPage(engine, id);
     if (match[2] === "renew") updateSubscription(engine, subscription, { cancelAtPeriodEnd: false });
     else if (query.get("at") === "now") cancelSubscription(engine, subscription);
     else updateSubscription(engine, subscription, { cancelAtPeriodEnd: true });
@@ -184,14 +207,16 @@ export function portalAction(engine: Engine, id: string, path: string, query: UR
 }
 
 function customerEmail(engine: Engine, session: StripeObject): string | null {
-  if (session.customer) return (engine.data.customers[session.customer as string]?.email as string | null) ?? null;
+  if (session.customer)
+    return (engine.data.customers[session.customer as string]?.email as string | null) ?? null;
   return (session.customer_email as string | null) ?? null;
 }
 
 const fillSession = (url: string, id: string) => url.replaceAll("{CHECKOUT_SESSION_ID}", id);
 
 function describePrice(price: StandinPrice): string {
-  if (price.recurring.usage_type === "metered") return `$${(Number(price.unit_amount_decimal) / 100).toFixed(4)} per unit, billed monthly`;
+  if (price.recurring.usage_type === "metered")
+    return `$${(Number(price.unit_amount_decimal) / 100).toFixed(4)} per unit, billed monthly`;
   return `$${((price.unit_amount ?? 0) / 100).toFixed(2)} / month`;
 }
 

@@ -19,7 +19,14 @@ export interface StandinData {
   /** Events, oldest first. */
   events: StripeObject[];
   /** Meter events: value reported per customer, with timestamps (for invoice previews). */
-  meterEvents: Array<{ customer: string; value: number; timestamp: number; identifier: string; key: string; receivedAt: number }>;
+  meterEvents: Array<{
+    customer: string;
+    value: number;
+    timestamp: number;
+    identifier: string;
+    key: string;
+    receivedAt: number;
+  }>;
   idempotent: Record<string, { fingerprint: string; reply: Reply }>;
   /** Proration lines waiting for a subscription's next invoice (Stripe's pending invoice items). */
   pendingLines: Record<string, StripeObject[]>;

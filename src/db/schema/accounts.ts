@@ -29,9 +29,7 @@ export const accounts = pgTable(
   },
   (table) => [
     index("accounts_tier_idx").on(table.tier),
-    index("accounts_past_due_since_idx")
-      .on(table.pastDueSince)
-      .where(sql`${table.pastDueSince} IS NOT NULL`),
+    index("accounts_past_due_since_idx").on(table.pastDueSince).where(sql`${table.pastDueSince} IS NOT NULL`),
   ],
 );
 
