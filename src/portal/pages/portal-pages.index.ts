@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { requireSession, verifyCsrf } from "../auth/portal-session";
 import type { PortalEnv } from "../portal-env";
+import { planChangePage, planChangeSubmit } from "./billing-pages.handlers";
 import { renderPageError } from "./page-error";
 import { pageSecurity } from "./page-security";
 import {
@@ -51,6 +52,8 @@ export function createPortalPagesRouter() {
     .get("/billing", ...signedIn, billingPage)
     .post("/billing/checkout", ...signedIn, checkoutSubmit)
     .post("/billing/manage", ...signedIn, manageBillingSubmit)
+    .get("/billing/change", ...signedIn, planChangePage)
+    .post("/billing/change", ...signedIn, planChangeSubmit)
     .get("/docs", ...signedIn, docsKeyPage)
     .post("/docs", ...signedIn, docsWithKey);
 }
