@@ -70,7 +70,10 @@ describe("deploy configuration checks", () => {
     expect(configProblems(ready, plans, ["ADMIN_TOKEN", "DATABASE_URL"])).toEqual([
       "plan pro is metered but has no live metered Stripe price (stripeMeteredPriceIds) in src/plans/plans.ts: its usage would never be billed",
     ]);
-    const billed = { ...plans, pro: { ...plans.pro, stripeMeteredPriceIds: { test: [], live: ["price_u"] } } };
+    const billed = {
+      ...plans,
+      pro: { ...plans.pro, stripeMeteredPriceIds: { test: [], live: ["price_u"] } },
+    };
     expect(configProblems(ready, billed, ["ADMIN_TOKEN", "DATABASE_URL"])).toEqual([]);
   });
 
