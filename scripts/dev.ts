@@ -55,6 +55,14 @@ try {
         : undefined,
     databaseUrl: devVars.DATABASE_URL,
     originPort: process.env.ORIGIN_PORT ? Number(process.env.ORIGIN_PORT) : 8788,
+    stripeApiBase: devVars.STRIPE_API_BASE,
+    // Like `stripe listen --forward-to`: the stand-in's Checkout and billing-portal pages send signed events here.
+    stripeStandin: {
+      port: devVars.STRIPE_STANDIN_PORT ? Number(devVars.STRIPE_STANDIN_PORT) : undefined,
+      webhook: devVars.STRIPE_WEBHOOK_SECRET
+        ? { url: `http://${host}:${port}/webhooks/stripe`, secret: devVars.STRIPE_WEBHOOK_SECRET }
+        : undefined,
+    },
     log,
   });
 } catch (error) {
@@ -114,7 +122,8 @@ wrangler.on("exit", (code) => {
 await waitForHealth(`http://${host}:${port}/health`);
 console.log(
   `[dev] ready: gateway http://${host}:${port} (docs /docs, health /health) | demo origin ${stack.origin.url} | ` +
-    `mail outbox ${stack.mail.outboxUrl} | redis ${stack.bridge ? `bridge ${stack.bridge.url}` : "Upstash"} | postgres ${stack.postgres.embedded ? "embedded" : "DATABASE_URL"} | Ctrl-C stops all`,
+    `mail outbox ${stack.mail.outboxUrl} | redis ${stack.bridge ? `bridge ${stack.bridge.url}` : "Upstash"} | postgres ${stack.postgres.embedded ? "embedded" : "DATABASE_URL"} | ` +
+    `stripe ${stack.stripe ? `stand-in ${stack.stripe.url}` : stack.workerVars.STRIPE_API_BASE} | Ctrl-C stops all`,
 );
 
 async function waitForHealth(url: string): Promise<void> {

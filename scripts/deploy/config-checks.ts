@@ -30,6 +30,9 @@ export function readDeployTarget(wranglerTomlPath: string, env: string): DeployT
 export interface PlanForCheck {
   name: string;
   stripePriceIds: { test: string[]; live: string[] };
+  /** Usage is reported to Stripe's meter; then a metered price must bill it. */
+  metered?: boolean;
+  stripeMeteredPriceIds?: { test: string[]; live: string[] };
 }
 
 /**
@@ -67,6 +70,12 @@ export function configProblems(
   for (const [tier, plan] of Object.entries(plans)) {
     if (tier !== "free" && plan.stripePriceIds[keyEnvironment].length === 0) {
       problems.push(`plan ${tier} has no ${keyEnvironment} Stripe price id in src/plans/plans.ts`);
+    }
+    // A metered plan without a metered price: usage would be reported to the meter but never billed.
+    if (plan.metered && (plan.stripeMeteredPriceIds?.[keyEnvironment].length ?? 0) === 0) {
+      problems.push(
+        `plan ${tier} is metered but has no ${keyEnvironment} metered Stripe price (stripeMeteredPriceIds) in src/plans/plans.ts: its usage would never be billed`,
+      );
     }
   }
 

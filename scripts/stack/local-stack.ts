@@ -23,6 +23,8 @@ export interface LocalStackOptions {
   originPort?: number;
   /** Billing: a real Stripe API base (https://api.stripe.com) instead of the local stand-in. */
   stripeApiBase?: string;
+  /** Billing: the stand-in's port (default: a free one) and where it sends signed webhook events (dev). */
+  stripeStandin?: { port?: number; webhook?: { url: string; secret: string } };
   log: (line: string) => void;
   /** Mail: where the Resend stand-in's log lines go (default `log`); the reliability suite keeps them in a file. */
   mailLog?: (line: string) => void;
@@ -64,7 +66,15 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     const origin = await startDemoOrigin({ port: opts.originPort ?? 0 });
     stops.push(() => origin.close());
     // Billing: Stripe's API cannot be reached offline (or from the tests); the stand-in answers in its place.
-    const stripe = opts.stripeApiBase ? undefined : await startStripeStandin();
+    // Its state persists in the state folder (`.local/` for dev, a temporary one for tests).
+    const stripe = opts.stripeApiBase
+      ? undefined
+      : await startStripeStandin({
+          stateFile: join(opts.stateDir, "stripe-standin.json"),
+          port: opts.stripeStandin?.port,
+          webhook: opts.stripeStandin?.webhook,
+          log: (line) => opts.log(`stripe stand-in: ${line}`),
+        });
     if (stripe) stops.push(() => stripe.close());
     // Mail: no provider can be reached offline; the stand-in keeps every message and shows them at /outbox.
     const mail = await startResendStandin({ log: opts.mailLog ?? opts.log });

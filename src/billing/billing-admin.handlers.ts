@@ -1,9 +1,17 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { openDatabase } from "../db/client";
+import { getAccount } from "../keys/account-service";
 import type { AppEnv } from "../lib/context";
-import type { createBillingPortalSessionRoute, createCheckoutSessionRoute } from "./billing-admin.routes";
+import { redisFor } from "../store/redis";
+import { publishCommittedTier } from "./account-publish";
+import type {
+  changePlanRoute,
+  createBillingPortalSessionRoute,
+  createCheckoutSessionRoute,
+} from "./billing-admin.routes";
 import { type CheckoutDeps, createBillingPortalSession, createCheckoutSession } from "./checkout";
+import { changePlan, previewPlanChange } from "./plan-change";
 import { stripeClient } from "./stripe-client";
 
 /**
@@ -45,4 +53,24 @@ export const createBillingPortalSessionHandler: RouteHandler<
   const session = await withServices(c, (deps) => createBillingPortalSession(deps, id));
   c.header("Cache-Control", "no-store");
   return c.json(session, 201);
+};
+
+export const changePlanHandler: RouteHandler<typeof changePlanRoute, AppEnv> = async (c) => {
+  const { id } = c.req.valid("param");
+  const { tier, preview, prorationDate } = c.req.valid("json");
+  const config = c.get("config");
+  c.header("Cache-Control", "no-store");
+  if (preview) {
+    const answer = await withServices(c, (deps) => previewPlanChange(deps, id, tier));
+    return c.json({ ...answer, applied: false }, 200);
+  }
+  const result = await withServices(c, async (deps) => {
+    const changed = await changePlan({ ...deps, graceDays: config.pastDueGraceDays }, id, tier, {
+      prorationDate,
+      actor: { type: "admin", id: "admin-token" },
+    });
+    await publishCommittedTier(deps.db, redisFor(config), id);
+    return { ...changed, tier: (await getAccount(deps, id)).tier };
+  });
+  return c.json({ from: result.from, to: result.to, applied: true, tier: result.tier }, 200);
 };

@@ -1,8 +1,16 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { adminAuth } from "../admin/admin-auth";
 import type { AppEnv } from "../lib/context";
-import { createBillingPortalSessionHandler, createCheckoutSessionHandler } from "./billing-admin.handlers";
-import { createBillingPortalSessionRoute, createCheckoutSessionRoute } from "./billing-admin.routes";
+import {
+  changePlanHandler,
+  createBillingPortalSessionHandler,
+  createCheckoutSessionHandler,
+} from "./billing-admin.handlers";
+import {
+  changePlanRoute,
+  createBillingPortalSessionRoute,
+  createCheckoutSessionRoute,
+} from "./billing-admin.routes";
 
 /**
  * Billing routes of the admin API, mounted into it (/admin/v1), so they share its OpenAPI document. They
@@ -11,10 +19,11 @@ import { createBillingPortalSessionRoute, createCheckoutSessionRoute } from "./b
 export function createBillingAdminRouter(defaultHook: ConstructorParameters<typeof OpenAPIHono<AppEnv>>[0]) {
   const router = new OpenAPIHono<AppEnv>(defaultHook);
   // Scoped to these paths: a "*" here would, once mounted at the admin root, run for every admin route.
-  for (const route of [createCheckoutSessionRoute, createBillingPortalSessionRoute]) {
+  for (const route of [createCheckoutSessionRoute, createBillingPortalSessionRoute, changePlanRoute]) {
     router.use(route.getRoutingPath(), adminAuth());
   }
   return router
     .openapi(createCheckoutSessionRoute, createCheckoutSessionHandler)
-    .openapi(createBillingPortalSessionRoute, createBillingPortalSessionHandler);
+    .openapi(createBillingPortalSessionRoute, createBillingPortalSessionHandler)
+    .openapi(changePlanRoute, changePlanHandler);
 }

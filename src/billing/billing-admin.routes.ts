@@ -59,3 +59,47 @@ export const createBillingPortalSessionRoute = createRoute({
     ...problemResponses(401, 404, 409, 502, 503),
   },
 });
+
+const PlanChangeRequestSchema = z
+  .object({
+    tier: z.enum(sellableTiers).openapi({ description: "The plan to move the subscription to" }),
+    preview: z
+      .boolean()
+      .default(false)
+      .openapi({ description: "Only answer what the change would cost (Stripe's invoice preview)" }),
+    prorationDate: z.number().int().positive().optional().openapi({
+      description: "Unix seconds: the preview's prorationDate, so the charge equals the preview",
+    }),
+  })
+  .strict()
+  .openapi("PlanChangeRequest");
+
+const PlanChangeSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    applied: z.boolean().openapi({ description: "false for a preview" }),
+    tier: z
+      .string()
+      .optional()
+      .openapi({ description: "The account's tier after the change (applied only)" }),
+    amountDue: z.number().int().optional().openapi({ description: "Preview: smallest currency unit" }),
+    currency: z.string().optional(),
+    billed: z.enum(["now", "next_invoice"]).optional(),
+    prorationDate: z.number().int().optional(),
+    lines: z.array(z.object({ description: z.string(), amount: z.number().int() })).optional(),
+  })
+  .openapi("PlanChange");
+
+export const changePlanRoute = createRoute({
+  method: "post",
+  path: "/accounts/{id}/plan-change",
+  tags,
+  security,
+  summary: "Change a subscriber's plan through the Subscriptions API (prorated), or preview what it costs",
+  request: { params: accountId, body: { required: true, ...json(PlanChangeRequestSchema) } },
+  responses: {
+    200: { description: "The preview, or the applied change", ...json(PlanChangeSchema) },
+    ...problemResponses(400, 401, 404, 409, 502, 503),
+  },
+});

@@ -15,6 +15,10 @@ export const stripeWebhookHandler: RouteHandler<typeof stripeWebhookRoute, AppEn
   if (!config.stripeWebhookSecret) {
     throw new ApiError("billing_not_configured", { detail: "STRIPE_WEBHOOK_SECRET is not set." });
   }
+  // Events are applied from Stripe's current state, which needs the API key: without it, 503 and Stripe retries.
+  if (!config.stripeSecretKey) {
+    throw new ApiError("billing_not_configured", { detail: "STRIPE_SECRET_KEY is not set." });
+  }
   const event = await verifyStripeEvent(
     await c.req.text(),
     c.req.header("Stripe-Signature"),
@@ -32,7 +36,7 @@ export const stripeWebhookHandler: RouteHandler<typeof stripeWebhookRoute, AppEn
       {
         db,
         redis: redisFor(config),
-        stripe: () => (config.stripeSecretKey ? stripeClient(config) : undefined),
+        stripe: stripeClient(config),
         environment: config.keyEnvironment,
         graceDays: config.pastDueGraceDays,
         now: new Date(),

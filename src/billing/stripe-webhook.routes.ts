@@ -11,7 +11,7 @@ const WebhookAnswerSchema = z
   .object({
     status: z.enum(["processed", "duplicate", "ignored"]),
     outcome: z
-      .enum(["applied", "stale", "other_subscription", "no_account", "not_billing"])
+      .enum(["synced", "customer_forgotten", "no_account", "other_customer"])
       .optional()
       .openapi({ description: "For a processed event: what it did to the account" }),
   })
@@ -21,10 +21,11 @@ export const stripeWebhookRoute = createRoute({
   method: "post",
   path: "/stripe",
   tags: ["Webhooks"],
-  summary: "Stripe webhook: subscription and invoice events set the account's tier",
+  summary: "Stripe webhook: billing events make the account follow its Stripe customer's current state",
   description:
     `Verified with Stripe-Signature (STRIPE_WEBHOOK_SECRET). Handles ${billingEventTypes.join(", ")}; ` +
-    "other types are acknowledged with status ignored. Each event id takes effect once.",
+    "other types are acknowledged with status ignored. Each event re-reads the customer's subscriptions " +
+    "from Stripe (delivery order does not matter); each event id takes effect once.",
   // The raw body is read by the handler: the signature covers its exact bytes.
   middleware: [
     bodyLimit({

@@ -55,7 +55,18 @@ export async function runScheduledJobs(
           ["rollup-usage", () => rollupUsage({ db, redis })],
           [
             "expire-past-due",
-            () => expirePastDueAccounts({ db, redis, pastDueGraceDays: config.pastDueGraceDays }, now),
+            () =>
+              expirePastDueAccounts(
+                {
+                  db,
+                  redis,
+                  stripe: stripeClient(config),
+                  environment: config.keyEnvironment,
+                  pastDueGraceDays: config.pastDueGraceDays,
+                  log: logger,
+                },
+                now,
+              ),
           ],
           // After the rollup, so the usage it reports is as fresh as Postgres has it.
           [

@@ -123,6 +123,25 @@ export function tierForPrice(priceId: string, environment: PriceEnvironment): Ti
   return priceIndex[environment].get(priceId);
 }
 
+/**
+ * The tier a subscription item's price buys when it is a plan's BASE price; undefined for a metered price
+ * (usage is billed by it, but it never decides a tier) and for a price no plan lists.
+ */
+export function basePriceTier(priceId: string, environment: PriceEnvironment): TierId | undefined {
+  return basePriceIndex[environment].get(priceId);
+}
+
+/** Whether a price is one of the plans' metered prices (in `environment`). */
+export function isMeteredPrice(priceId: string, environment: PriceEnvironment): boolean {
+  const tier = priceIndex[environment].get(priceId);
+  return tier !== undefined && basePriceIndex[environment].get(priceId) === undefined;
+}
+
+/** Orders tiers by what they grant: free 0, then in `tierIds` order (a higher tier grants more). */
+export function tierRank(tier: TierId): number {
+  return tierIds.indexOf(tier);
+}
+
 /** What Checkout sells for a tier: its price, plus its metered price for metered tiers. */
 export function checkoutPrices(
   tier: TierId,
@@ -142,10 +161,14 @@ export function purchasableTiers(environment: PriceEnvironment): TierId[] {
 
 export const plans = validatePlans(definitions) as Record<TierId, Plan>;
 
-/** Price -> tier per environment, built once from the validated plans. */
+/** Price -> tier per environment, built once from the validated plans (all prices, and base prices only). */
 const priceIndex: Record<PriceEnvironment, Map<string, TierId>> = { test: new Map(), live: new Map() };
+const basePriceIndex: Record<PriceEnvironment, Map<string, TierId>> = { test: new Map(), live: new Map() };
 for (const tier of tierIds) {
-  for (const { price, environment } of pricesOf(plans[tier])) priceIndex[environment].set(price, tier);
+  for (const { price, environment, metered } of pricesOf(plans[tier])) {
+    priceIndex[environment].set(price, tier);
+    if (!metered) basePriceIndex[environment].set(price, tier);
+  }
 }
 
 export function isTierId(value: string): value is TierId {

@@ -57,6 +57,26 @@ describe("deploy configuration checks", () => {
     ]);
   });
 
+  it("refuse a metered plan with no metered price for the environment (usage never billed)", () => {
+    const plans = {
+      ...pricedPlans,
+      pro: {
+        name: "Pro",
+        stripePriceIds: { test: ["price_p"], live: ["price_p_live"] },
+        metered: true,
+        stripeMeteredPriceIds: { test: ["price_p_usage"], live: [] },
+      },
+    };
+    expect(configProblems(ready, plans, ["ADMIN_TOKEN", "DATABASE_URL"])).toEqual([
+      "plan pro is metered but has no live metered Stripe price (stripeMeteredPriceIds) in src/plans/plans.ts: its usage would never be billed",
+    ]);
+    const billed = {
+      ...plans,
+      pro: { ...plans.pro, stripeMeteredPriceIds: { test: [], live: ["price_u"] } },
+    };
+    expect(configProblems(ready, billed, ["ADMIN_TOKEN", "DATABASE_URL"])).toEqual([]);
+  });
+
   it("read the environment's vars, routes and required secrets from wrangler.toml", () => {
     const dir = mkdtempSync(join(tmpdir(), "deploy-check-"));
     const path = join(dir, "wrangler.toml");

@@ -1,3 +1,8 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Stripe from "stripe";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -31,6 +36,16 @@ afterAll(async () => {
 beforeEach(async () => {
   await fetch(`${standin.url}/__standin/calls`, { method: "POST" });
 });
+
+const clientFor = (url: string) => {
+  const base = new URL(url);
+  return new Stripe(SECRET_KEY, {
+    httpClient: Stripe.createFetchHttpClient(),
+    host: base.hostname,
+    port: base.port,
+    protocol: "http",
+  });
+};
 
 /** The error a Stripe call failed with. */
 async function failure(
@@ -128,10 +143,18 @@ describe("stripe stand-in: the calls the gateway makes", () => {
       }),
     );
     expect(unknown).toMatchObject({ statusCode: 400, code: "resource_missing", param: "customer" });
+    const unknownPrice = await failure(() =>
+      stripe.checkout.sessions.create({ mode: "subscription", line_items: [{ price: "price_x" }] }),
+    );
+    expect(unknownPrice).toMatchObject({
+      statusCode: 400,
+      code: "resource_missing",
+      param: "line_items[0][price]",
+    });
     const badUrl = await failure(() =>
       stripe.checkout.sessions.create({
         mode: "payment",
-        line_items: [{ price: "price_x" }],
+        line_items: [{ price: "price_basic_test" }],
         success_url: "nope",
       }),
     );
@@ -182,17 +205,151 @@ describe("stripe stand-in: the calls the gateway makes", () => {
     expect(tooOld).toMatchObject({ statusCode: 400, param: "timestamp" });
   });
 
-  it("retrieves subscriptions that tests seeded, and answers 404 resource_missing for others", async () => {
+  it("runs a subscription's life: create, list, preview and apply a prorated change, cancel, with events", async () => {
+    const customer = await stripe.customers.create({
+      email: "life@example.com",
+      invoice_settings: { default_payment_method: "pm_card_visa" },
+    });
+    const subscription = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: "price_basic_test" }],
+    });
+    expect(subscription.status).toBe("active");
+    const base = subscription.items.data[0] as Stripe.SubscriptionItem;
+    const change = [{ id: base.id, price: "price_pro_test" }, { price: "price_pro_usage_test" }];
+    const preview = await stripe.invoices.createPreview({
+      customer: customer.id,
+      subscription: subscription.id,
+      subscription_details: { items: change, proration_behavior: "always_invoice" },
+    });
+    // Unused basic time credited, remaining pro time charged: about 99 - 19 dollars on the first day.
+    expect(preview.amount_due).toBeGreaterThan(7900);
+    expect(preview.amount_due).toBeLessThanOrEqual(8000);
+    const updated = await stripe.subscriptions.update(subscription.id, {
+      items: change,
+      proration_behavior: "always_invoice",
+    });
+    expect(updated.items.data.map((item) => item.price.id)).toEqual([
+      "price_pro_test",
+      "price_pro_usage_test",
+    ]);
+    const latest = await stripe.invoices.retrieve(updated.latest_invoice as string);
+    expect(latest).toMatchObject({ status: "paid", amount_paid: preview.amount_due });
+
+    await stripe.subscriptions.cancel(subscription.id);
+    expect((await stripe.subscriptions.list({ customer: customer.id })).data).toHaveLength(0);
+    const all = await stripe.subscriptions.list({ customer: customer.id, status: "all" });
+    expect(all.data.map((item) => item.status)).toEqual(["canceled"]);
     const unknown = await failure(() => stripe.subscriptions.retrieve("sub_nobody"));
     expect(unknown).toMatchObject({ statusCode: 404, code: "resource_missing" });
-    const seeded = await raw("/__standin/subscriptions", {
-      method: "POST",
-      body: JSON.stringify({ customer: "cus_1", prices: ["price_pro_test"], status: "past_due" }),
+
+    const events = (await stripe.events.list({ limit: 100 })).data
+      .filter((event) => JSON.stringify(event.data.object).includes(customer.id))
+      .map((event) => event.type)
+      .reverse();
+    expect(events).toEqual([
+      "customer.created",
+      "customer.subscription.created",
+      "invoice.created",
+      "invoice.finalized",
+      "invoice.paid",
+      "invoice.payment_succeeded",
+      "customer.subscription.updated",
+      "customer.subscription.updated",
+      "invoice.created",
+      "invoice.finalized",
+      "invoice.paid",
+      "invoice.payment_succeeded",
+      "customer.subscription.deleted",
+    ]);
+  });
+
+  it("deletes customers as Stripe does: subscriptions canceled, then retrieve answers deleted", async () => {
+    const customer = await stripe.customers.create({
+      invoice_settings: { default_payment_method: "pm_card_visa" },
     });
-    expect(seeded.status).toBe(201);
-    const subscription = await stripe.subscriptions.retrieve(seeded.json.id);
-    expect(subscription).toMatchObject({ status: "past_due", customer: "cus_1" });
-    expect(subscription.items.data[0]?.price.id).toBe("price_pro_test");
+    await stripe.subscriptions.create({ customer: customer.id, items: [{ price: "price_basic_test" }] });
+    expect(await stripe.customers.del(customer.id)).toEqual({
+      id: customer.id,
+      object: "customer",
+      deleted: true,
+    });
+    expect(await stripe.customers.retrieve(customer.id)).toMatchObject({ deleted: true });
+    const all = await stripe.subscriptions.list({ customer: customer.id, status: "all" });
+    expect(all.data.map((item) => item.status)).toEqual(["canceled"]);
+  });
+});
+
+describe("stripe stand-in: state and hosted pages", () => {
+  it("keeps its customers and subscriptions across a restart (state file)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "standin-"));
+    const stateFile = join(dir, "state.json");
+    try {
+      const first = await startStripeStandin({ stateFile });
+      const client = clientFor(first.url);
+      const customer = await client.customers.create({ email: "keep@example.com" });
+      await first.close();
+      const second = await startStripeStandin({ stateFile });
+      const again = await clientFor(second.url).customers.retrieve(customer.id);
+      expect(again).toMatchObject({ id: customer.id, email: "keep@example.com" });
+      await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("pays on its Checkout page and sends the events signed to the webhook, as `stripe listen` does", async () => {
+    const secret = "whsec_standin_node_test";
+    const received: Stripe.Event[] = [];
+    const receiver = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk) => {
+        body += chunk;
+      });
+      req.on("end", () => {
+        // Verified exactly as the gateway verifies: a wrong signature throws.
+        received.push(Stripe.webhooks.constructEvent(body, String(req.headers["stripe-signature"]), secret));
+        res.end("{}");
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const port = (receiver.address() as AddressInfo).port;
+    const hooked = await startStripeStandin({
+      webhook: { url: `http://127.0.0.1:${port}/webhooks/stripe`, secret },
+    });
+    try {
+      const client = clientFor(hooked.url);
+      const customer = await client.customers.create({ email: "buyer@example.com" });
+      const session = await client.checkout.sessions.create({
+        mode: "subscription",
+        customer: customer.id,
+        line_items: [{ price: "price_pro_test", quantity: 1 }, { price: "price_pro_usage_test" }],
+        success_url: "https://portal.test/portal/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}",
+        cancel_url: "https://portal.test/portal/billing",
+      });
+      const page = await fetch(session.url as string);
+      expect(await page.text()).toContain("Pay and subscribe");
+      const paid = await fetch(session.url as string, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: "card=pm_card_visa",
+        redirect: "manual",
+      });
+      expect(paid.status).toBe(303);
+      expect(paid.headers.get("location")).toBe(
+        `https://portal.test/portal/billing?checkout=success&session_id=${session.id}`,
+      );
+      await hooked.webhooksIdle();
+      const types = received.map((event) => event.type);
+      expect(types).toContain("customer.subscription.created");
+      expect(types.at(-1)).toBe("checkout.session.completed");
+      const completed = received.at(-1)?.data.object as Stripe.Checkout.Session;
+      expect(completed).toMatchObject({ status: "complete", payment_status: "paid", customer: customer.id });
+      expect((await client.subscriptions.retrieve(completed.subscription as string)).status).toBe("active");
+    } finally {
+      await hooked.close();
+      receiver.close();
+    }
   });
 });
 

@@ -1,21 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { Bindings } from "../../src/config";
 import { plans } from "../../src/plans/plans";
+import { advancePeriod, BASIC, CARD_3DS, stripe, stripeCustomerAccount, subscribe } from "./billing-support";
 import {
   ADMIN_TOKEN,
   accountRow,
   admin,
   BASE,
   createAccount,
-  deliverStripeEvent,
   gateway,
   gatewayWith,
-  linkStripeCustomer,
   problemOf,
   type StripeCall,
   stripeCalls,
-  stripeEvent,
-  subscriptionObject,
 } from "./support";
 
 // The admin routes for self-serve purchase, against the local Stripe stand-in (scripts/stack/stripe-standin.ts),
@@ -59,7 +56,7 @@ describe("checkout sessions", () => {
     const created = await customersCreatedFor(account.id);
     expect(created).toHaveLength(1);
     expect(created[0]?.params).toMatchObject({ email: account.email });
-    expect(created[0]?.idempotencyKey).toBe(`gateway-customer-${account.id}`);
+    expect(created[0]?.idempotencyKey).toMatch(new RegExp(`^gateway-customer-${account.id}-\\d+-none$`));
 
     const [recorded] = await sessionsOf(account.id);
     expect(recorded?.status).toBe(200);
@@ -108,19 +105,24 @@ describe("checkout sessions", () => {
     expect(await sessionsOf(account.id)).toHaveLength(0);
   });
 
-  it("refuses a second subscription: plan changes go through the billing portal (409)", async () => {
-    const account = await createAccount("free");
-    const customer = await linkStripeCustomer(account.id);
-    const subscribed = await deliverStripeEvent(
-      stripeEvent(
-        "customer.subscription.created",
-        subscriptionObject({ customer, price: plans.basic.stripePriceIds.test[0] as string }),
-      ),
-    );
-    expect(subscribed.status).toBe(200);
+  it("refuses Checkout while ANY subscription is not ended, incomplete included, as Stripe says now (409)", async () => {
+    const { account, customer } = await stripeCustomerAccount(CARD_3DS);
+    // A 3-D Secure payment left waiting: Stripe has an incomplete subscription; no webhook was delivered.
+    const waiting = await subscribe(customer, [BASIC]);
+    expect(waiting.status).toBe("incomplete");
     const response = await checkout(account.id, "pro");
     expect(response.status).toBe(409);
-    expect((await problemOf(response)).detail).toMatch(/billing portal/);
+    const problem = await problemOf(response);
+    expect(problem.detail).toMatch(/already has a subscription/);
+    expect(problem.manageBilling).toBe(`${BASE}/portal/billing`);
+    // Once it has ended (Stripe expires it), Checkout is open again; an earlier open session is expired.
+    await advancePeriod(waiting.id);
+    const first = await checkout(account.id, "pro");
+    expect(first.status).toBe(201);
+    const second = await checkout(account.id, "pro");
+    expect(second.status).toBe(201);
+    const open = await stripe.checkout.sessions.list({ customer, status: "open" });
+    expect(open.data.map((session) => session.id)).toEqual([((await second.json()) as { id: string }).id]);
   });
 
   it("answers 503 when STRIPE_SECRET_KEY is missing, and 502 without the key when Stripe refuses it", async () => {

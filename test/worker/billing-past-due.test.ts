@@ -1,36 +1,36 @@
+import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { expirePastDueAccounts } from "../../src/billing/past-due";
+import { stripeClient } from "../../src/billing/stripe-client";
+import { parseConfig } from "../../src/config";
 import { auditEvents } from "../../src/db/schema/audit-events";
-import { plans } from "../../src/plans/plans";
 import {
-  accountRow,
-  createAccount,
-  deliverStripeEvent,
-  invoiceObject,
-  linkStripeCustomer,
-  redis,
-  stripeEvent,
-  subscriptionObject,
-  type TestStripeEvent,
-  withDatabase,
-} from "./support";
+  advancePeriod,
+  BASIC,
+  billingEventsOf,
+  CARD_DECLINED,
+  CARD_OK,
+  deliverOk,
+  stripe,
+  stripeCustomerAccount,
+  subscribe,
+} from "./billing-support";
+import { accountRow, deliverStripeEvent, redis, withDatabase } from "./support";
 
-// The grace period of a failing payment: the tier is kept for PAST_DUE_GRACE_DAYS, then the scheduled job
-// (expirePastDueAccounts) drops it to free, and a payment brings it back. The job is called with a `now` a
-// day ahead, and this test's account went past due 6.5 days ago: other tests' accounts, past due for seconds,
-// are not touched by it.
+// The grace period of a failing payment: the tier is kept for PAST_DUE_GRACE_DAYS (counted from the unpaid
+// invoice's creation, as Stripe has it), then the scheduled job re-reads the customer from Stripe and drops
+// the tier, and a payment brings it back. The job is called with a `now` past the grace period.
 
-const DAY_S = 86_400;
-const PRO = plans.pro.stripePriceIds.test[0] as string;
-
-async function deliver(event: TestStripeEvent, overrides?: { PAST_DUE_GRACE_DAYS: string }) {
-  const response = await deliverStripeEvent(event, overrides ? { overrides } : {});
-  expect(response.status, await response.clone().text()).toBe(200);
-}
+const DAY_MS = 86_400_000;
 
 const expire = (now: Date) =>
-  withDatabase((db) => expirePastDueAccounts({ db, redis, pastDueGraceDays: 7 }, now));
+  withDatabase((db) =>
+    expirePastDueAccounts(
+      { db, redis, stripe: stripeClient(parseConfig(env)), environment: "test", pastDueGraceDays: 7 },
+      now,
+    ),
+  );
 
 const tierAudits = (accountId: string) =>
   withDatabase((db) =>
@@ -40,59 +40,59 @@ const tierAudits = (accountId: string) =>
       .where(and(eq(auditEvents.accountId, accountId), eq(auditEvents.action, "account.tier_changed"))),
   );
 
-/** A pro account whose renewal failed `daysAgo` days ago. */
-async function pastDueAccount(daysAgo: number, overrides?: { PAST_DUE_GRACE_DAYS: string }) {
-  const account = await createAccount("free");
-  const customer = await linkStripeCustomer(account.id);
-  const subscription = subscriptionObject({ customer, price: PRO });
-  const failedAt = Math.floor(Date.now() / 1000 - daysAgo * DAY_S);
-  await deliver(
-    stripeEvent("customer.subscription.created", subscription, { created: failedAt - 60 }),
-    overrides,
-  );
-  await deliver(
-    stripeEvent("invoice.payment_failed", invoiceObject({ customer, subscription: subscription.id }), {
-      created: failedAt,
-    }),
-    overrides,
-  );
-  return { account, customer, subscription, failedAt };
+/** A basic account whose renewal has just failed, with every event delivered. */
+async function pastDueAccount(overrides?: { PAST_DUE_GRACE_DAYS: string }) {
+  const { account, customer } = await stripeCustomerAccount();
+  const subscription = await subscribe(customer, [BASIC]);
+  await stripe.customers.update(customer, { invoice_settings: { default_payment_method: CARD_DECLINED } });
+  await advancePeriod(subscription.id);
+  for (const event of await billingEventsOf(customer)) {
+    const response = await deliverStripeEvent(event, overrides ? { overrides } : {});
+    expect(response.status).toBe(200);
+  }
+  return { account, customer, subscription };
 }
 
 describe("past due: the grace period", () => {
   it("keeps the tier during the grace period, drops to free after it, and restores it on payment", async () => {
-    const { account, customer, subscription, failedAt } = await pastDueAccount(6.5);
-    expect(await accountRow(account.id)).toMatchObject({ tier: "pro" });
-    expect((await accountRow(account.id)).pastDueSince?.getTime()).toBe(failedAt * 1000);
+    const { account, customer, subscription } = await pastDueAccount();
+    const row = await accountRow(account.id);
+    expect(row).toMatchObject({ tier: "basic", subscriptionStatus: "past_due" });
+    const since = row.pastDueSince as Date;
 
-    await expire(new Date());
-    expect((await accountRow(account.id)).tier).toBe("pro");
+    expect((await expire(new Date(since.getTime() + 6 * DAY_MS))).expired).toBe(0);
+    expect((await accountRow(account.id)).tier).toBe("basic");
 
-    const result = await expire(new Date(Date.now() + DAY_S * 1000));
-    expect(result.expired).toBeGreaterThanOrEqual(1);
-    expect(await accountRow(account.id)).toMatchObject({ tier: "free", subscribedTier: "pro" });
+    await expire(new Date(since.getTime() + 7 * DAY_MS + 1000));
+    expect(await accountRow(account.id)).toMatchObject({ tier: "free", subscriptionStatus: "past_due" });
     expect(await redis.get(`gw:acct:${account.id}`)).toMatchObject({ tier: "free" });
-    const audits = await tierAudits(account.id);
-    expect(audits.at(-1)).toMatchObject({
-      actorType: "system",
-      actorId: "past-due-grace",
-      data: { from: "pro", to: "free", reason: "past_due_grace_ended" },
+    expect((await tierAudits(account.id)).map((audit) => audit.data)).toContainEqual(
+      expect.objectContaining({ from: "basic", to: "free" }),
+    );
+    // A second run finds nothing more to do.
+    await expire(new Date(since.getTime() + 7 * DAY_MS + 2000));
+    expect(
+      (await tierAudits(account.id)).filter((audit) => (audit.data as { to: string }).to === "free"),
+    ).toHaveLength(1);
+
+    const open = (await stripe.subscriptions.retrieve(subscription.id)).latest_invoice as string;
+    await stripe.invoices.pay(open, { payment_method: CARD_OK });
+    const paid = (await billingEventsOf(customer)).filter((event) => event.type === "invoice.paid").at(-1);
+    await deliverOk(paid as NonNullable<typeof paid>);
+    expect(await accountRow(account.id)).toMatchObject({
+      tier: "basic",
+      pastDueSince: null,
+      subscriptionStatus: "active",
     });
-
-    // Idempotent: a second (or overlapping) run changes nothing more.
-    await expire(new Date(Date.now() + DAY_S * 1000));
-    expect(await tierAudits(account.id)).toHaveLength(audits.length);
-
-    await deliver(stripeEvent("invoice.paid", invoiceObject({ customer, subscription: subscription.id })));
-    expect(await accountRow(account.id)).toMatchObject({ tier: "pro", pastDueSince: null });
-    expect(await redis.get(`gw:acct:${account.id}`)).toMatchObject({ tier: "pro" });
+    expect(await redis.get(`gw:acct:${account.id}`)).toMatchObject({ tier: "basic" });
   });
 
-  it("reads the grace period from PAST_DUE_GRACE_DAYS: a failure older than it applies as free at once", async () => {
-    const grace = { PAST_DUE_GRACE_DAYS: "1" };
-    const { account } = await pastDueAccount(2, grace);
-    expect(await accountRow(account.id)).toMatchObject({ tier: "free", subscribedTier: "pro" });
-    const recent = await pastDueAccount(0.5, grace);
-    expect(await accountRow(recent.account.id)).toMatchObject({ tier: "pro" });
+  it("reads the grace period from PAST_DUE_GRACE_DAYS: with 0 days a failure applies as free at once", async () => {
+    const { account } = await pastDueAccount({ PAST_DUE_GRACE_DAYS: "0" });
+    expect(await accountRow(account.id)).toMatchObject({
+      tier: "free",
+      subscribedTier: "basic",
+      subscriptionStatus: "past_due",
+    });
   });
 });

@@ -2,21 +2,32 @@ import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import Stripe from "stripe";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { accounts } from "../../src/db/schema/accounts";
 import { auditEvents } from "../../src/db/schema/audit-events";
 import { stripeEvents } from "../../src/db/schema/stripe-events";
 import { plans } from "../../src/plans/plans";
 import {
+  advancePeriod,
+  BASIC,
+  billingEventsOf,
+  CARD_3DS,
+  CARD_OK,
+  PRO,
+  PRO_USAGE,
+  stripe,
+  stripeCustomerAccount,
+  subscribe,
+} from "./billing-support";
+import {
   accountRow,
   accountWithKey,
+  admin,
   createAccount,
   deliverStripeEvent,
   gateway,
   invoiceObject,
-  linkStripeCustomer,
   problemOf,
   redis,
-  seedStripeSubscription,
-  stripeCalls,
   stripeEvent,
   subscriptionObject,
   type TestStripeEvent,
@@ -29,8 +40,6 @@ const SECRET = env.STRIPE_WEBHOOK_SECRET as string;
 afterEach(() => {
   vi.restoreAllMocks();
 });
-const BASIC = plans.basic.stripePriceIds.test[0] as string;
-const PRO = plans.pro.stripePriceIds.test[0] as string;
 
 const storedEvent = (id: string) =>
   withDatabase((db) => db.select().from(stripeEvents).where(eq(stripeEvents.id, id)));
@@ -42,10 +51,13 @@ const tierAudits = (accountId: string) =>
       .where(and(eq(auditEvents.accountId, accountId), eq(auditEvents.action, "account.tier_changed"))),
   );
 
-/** A free account linked to a Stripe customer, as after its first checkout. */
-async function customerAccount() {
-  const account = await createAccount("free");
-  return { account, customer: await linkStripeCustomer(account.id) };
+/** A free account linked to a Stripe customer (in the stand-in), as after its first checkout. */
+const customerAccount = () => stripeCustomerAccount();
+
+/** A real subscription in the stand-in, and the customer.subscription.created event Stripe sent for it. */
+async function subscribedEvent(customer: string, price: string): Promise<TestStripeEvent> {
+  const subscription = await subscribe(customer, [price]);
+  return stripeEvent("customer.subscription.created", subscription as unknown as Record<string, unknown>);
 }
 
 async function deliverOk(event: TestStripeEvent) {
@@ -182,150 +194,138 @@ describe("stripe webhook: verification", () => {
   });
 });
 
-describe("stripe webhook: events", () => {
-  it("checkout.session.completed links the customer and subscription and sets the tier from the price", async () => {
-    const account = await createAccount("free");
-    const customer = `cus_checkout${Date.now()}`;
-    const subscription = await seedStripeSubscription({ customer, prices: [PRO] });
-    const event = stripeEvent("checkout.session.completed", {
-      id: `cs_test_${Date.now()}`,
-      object: "checkout.session",
-      mode: "subscription",
-      client_reference_id: account.id,
-      customer,
-      subscription: subscription.id,
-      payment_status: "paid",
-      // The price wins over metadata: metadata is only the fallback.
-      metadata: { tier: "basic", account_id: account.id },
+describe("stripe webhook: events (from the Stripe stand-in)", () => {
+  it("checkout.session.completed from the hosted Checkout page links the subscription and sets pro", async () => {
+    const { account, customer } = await customerAccount();
+    const checkout = await admin(`/accounts/${account.id}/checkout-session`, {
+      method: "POST",
+      json: { tier: "pro" },
     });
-    expect(await deliverOk(event)).toEqual({ status: "processed", outcome: "applied" });
-
-    const row = await accountRow(account.id);
-    expect(row).toMatchObject({
+    expect(checkout.status, await checkout.clone().text()).toBe(201);
+    const { url } = (await checkout.json()) as { url: string };
+    const paid = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "card=pm_card_visa",
+      redirect: "manual",
+    });
+    expect(paid.status).toBe(303);
+    expect(paid.headers.get("Location")).toContain("/portal/billing?checkout=success&session_id=cs_test_");
+    const completed = (await billingEventsOf(customer)).find(
+      (event) => event.type === "checkout.session.completed",
+    );
+    expect(await deliverOk(completed as TestStripeEvent)).toEqual({ status: "processed", outcome: "synced" });
+    const subscriptions = await stripe.subscriptions.list({ customer });
+    expect(subscriptions.data[0]?.items.data.map((item) => item.price.id).sort()).toEqual(
+      [PRO, PRO_USAGE].sort(),
+    );
+    expect(await accountRow(account.id)).toMatchObject({
       tier: "pro",
       subscribedTier: "pro",
-      stripeCustomerId: customer,
-      stripeSubscriptionId: subscription.id,
       subscriptionStatus: "active",
-      billingEventCreated: event.created,
+      stripeSubscriptionId: subscriptions.data[0]?.id,
     });
-    const calls = await stripeCalls();
-    expect(
-      calls.some((call) => call.method === "GET" && call.path === `/v1/subscriptions/${subscription.id}`),
-    ).toBe(true);
-    const audits = await tierAudits(account.id);
-    expect(audits).toHaveLength(1);
-    expect(audits[0]).toMatchObject({
-      actorType: "stripe",
-      actorId: event.id,
-      data: { from: "free", to: "pro" },
-    });
-    expect(await redis.get(`gw:acct:${account.id}`)).toMatchObject({ id: account.id, tier: "pro" });
-    expect(await storedEvent(event.id)).toMatchObject([{ accountId: account.id, type: event.type }]);
   });
 
-  it("checkout.session.completed falls back to metadata.tier when Stripe does not know the subscription", async () => {
-    const account = await createAccount("free");
-    const event = stripeEvent("checkout.session.completed", {
-      id: `cs_test_${Date.now()}`,
-      object: "checkout.session",
-      mode: "subscription",
-      client_reference_id: account.id,
-      customer: `cus_meta${Date.now()}`,
-      subscription: `sub_unknown${Date.now()}`,
-      payment_status: "paid",
-      metadata: { tier: "basic" },
-    });
-    expect(await deliverOk(event)).toMatchObject({ status: "processed", outcome: "applied" });
-    expect(await accountRow(account.id)).toMatchObject({ tier: "basic", subscriptionStatus: "active" });
-  });
-
-  it("customer.subscription.created and .updated set tier and status from price and status", async () => {
+  it("a 3-D Secure failure on the Checkout page, then the session's expiry, grant nothing", async () => {
     const { account, customer } = await customerAccount();
-    const created = subscriptionObject({ customer, price: BASIC });
-    const now = Math.floor(Date.now() / 1000);
-    await deliverOk(stripeEvent("customer.subscription.created", created, { created: now }));
+    const checkout = await admin(`/accounts/${account.id}/checkout-session`, {
+      method: "POST",
+      json: { tier: "basic" },
+    });
+    const { id, url } = (await checkout.json()) as { id: string; url: string };
+    const failed = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "card=pm_card_authenticationRequired",
+    });
+    expect(failed.status).toBe(402);
+    expect(await failed.text()).toContain("unable to authenticate");
+    await stripe.checkout.sessions.expire(id);
+    for (const event of await billingEventsOf(customer)) await deliverOk(event);
+    expect(await accountRow(account.id)).toMatchObject({
+      tier: "free",
+      subscriptionStatus: "incomplete_expired",
+      paymentActionInvoiceId: null,
+    });
+  });
+
+  it("invoice.payment_action_required tells the developer until the invoice is paid", async () => {
+    const { account, customer } = await customerAccount();
+    const subscription = await subscribe(customer, [BASIC]);
+    await stripe.customers.update(customer, { invoice_settings: { default_payment_method: CARD_3DS } });
+    await advancePeriod(subscription.id);
+    const action = (await billingEventsOf(customer)).find(
+      (event) => event.type === "invoice.payment_action_required",
+    );
+    if (!action) throw new Error("no invoice.payment_action_required event");
+    await deliverOk(action);
+    const invoiceId = (action.data.object as { id: string }).id;
+    expect(await accountRow(account.id)).toMatchObject({ tier: "basic", paymentActionInvoiceId: invoiceId });
+    await stripe.invoices.pay(invoiceId, { payment_method: CARD_OK });
+    const paid = (await billingEventsOf(customer)).filter((event) => event.type === "invoice.paid").at(-1);
+    await deliverOk(paid as TestStripeEvent);
+    // Delivered late, the action event changes nothing: Stripe says the invoice is paid.
+    await deliverOk({ ...action, id: `${action.id}_late` });
     expect(await accountRow(account.id)).toMatchObject({
       tier: "basic",
       subscriptionStatus: "active",
-      stripeSubscriptionId: created.id,
+      paymentActionInvoiceId: null,
     });
-
-    const upgraded = { ...created, items: subscriptionObject({ customer, price: PRO }).items };
-    await deliverOk(stripeEvent("customer.subscription.updated", upgraded, { created: now + 1 }));
-    expect(await accountRow(account.id)).toMatchObject({ tier: "pro", subscribedTier: "pro" });
-
-    await deliverOk(
-      stripeEvent("customer.subscription.updated", { ...upgraded, status: "unpaid" }, { created: now + 2 }),
-    );
-    expect(await accountRow(account.id)).toMatchObject({ tier: "free", subscriptionStatus: "unpaid" });
-    expect((await tierAudits(account.id)).map((audit) => audit.data)).toEqual([
-      { from: "free", to: "basic" },
-      { from: "basic", to: "pro" },
-      { from: "pro", to: "free" },
-    ]);
   });
 
-  it("customer.subscription.deleted drops the account to free", async () => {
-    const { account, customer } = await customerAccount();
-    const subscription = subscriptionObject({ customer, price: PRO });
-    const now = Math.floor(Date.now() / 1000);
-    await deliverOk(stripeEvent("customer.subscription.created", subscription, { created: now }));
-    expect((await accountRow(account.id)).tier).toBe("pro");
-    const deleted = stripeEvent(
-      "customer.subscription.deleted",
-      { ...subscription, status: "active" },
-      {
-        created: now + 5,
-      },
+  it("customer.subscription.paused drops a trial without a card to free; resumed restores it", async () => {
+    const account = await createAccount("free");
+    const customer = (await stripe.customers.create({ email: account.email })).id;
+    await withDatabase((db) =>
+      db.update(accounts).set({ stripeCustomerId: customer }).where(eq(accounts.id, account.id)),
     );
-    expect(await deliverOk(deleted)).toEqual({ status: "processed", outcome: "applied" });
-    expect(await accountRow(account.id)).toMatchObject({ tier: "free", subscriptionStatus: "canceled" });
-    expect(await redis.get(`gw:acct:${account.id}`)).toMatchObject({ tier: "free" });
-  });
-
-  it("invoice.payment_failed keeps the tier while past due; invoice.paid clears past due", async () => {
-    const { account, customer } = await customerAccount();
-    const subscription = subscriptionObject({ customer, price: BASIC });
-    const now = Math.floor(Date.now() / 1000);
-    await deliverOk(stripeEvent("customer.subscription.created", subscription, { created: now }));
-    const invoice = invoiceObject({ customer, subscription: subscription.id });
-
-    await deliverOk(stripeEvent("invoice.payment_failed", invoice, { created: now + 10 }));
-    const pastDue = await accountRow(account.id);
-    expect(pastDue.tier).toBe("basic");
-    expect(pastDue.pastDueSince?.getTime()).toBe((now + 10) * 1000);
-
-    await deliverOk(stripeEvent("invoice.paid", invoice, { created: now + 20 }));
-    const paid = await accountRow(account.id);
-    expect(paid).toMatchObject({ tier: "basic", pastDueSince: null, paymentEventCreated: now + 20 });
+    const trial = await subscribe(customer, [BASIC], {
+      trial_period_days: 14,
+      trial_settings: { end_behavior: { missing_payment_method: "pause" } },
+    });
+    for (const event of await billingEventsOf(customer)) await deliverOk(event);
+    expect(await accountRow(account.id)).toMatchObject({ tier: "basic", subscriptionStatus: "trialing" });
+    await advancePeriod(trial.id);
+    const paused = (await billingEventsOf(customer)).find(
+      (event) => event.type === "customer.subscription.paused",
+    );
+    await deliverOk(paused as TestStripeEvent);
+    expect(await accountRow(account.id)).toMatchObject({ tier: "free", subscriptionStatus: "paused" });
+    await stripe.customers.update(customer, { invoice_settings: { default_payment_method: CARD_OK } });
+    await stripe.subscriptions.resume(trial.id);
+    const resumed = (await billingEventsOf(customer)).find(
+      (event) => event.type === "customer.subscription.resumed",
+    );
+    await deliverOk(resumed as TestStripeEvent);
+    expect(await accountRow(account.id)).toMatchObject({ tier: "basic", subscriptionStatus: "active" });
   });
 
   it("answers processed/no_account for a customer no account has", async () => {
-    const event = stripeEvent(
-      "customer.subscription.created",
-      subscriptionObject({ customer: `cus_nobody${Date.now()}`, price: PRO }),
+    const customer = (await stripe.customers.create({ email: "nobody@example.com" })).id;
+    await subscribe(customer, [PRO]);
+    const created = (await billingEventsOf(customer)).find(
+      (event) => event.type === "customer.subscription.created",
     );
-    expect(await deliverOk(event)).toEqual({ status: "processed", outcome: "no_account" });
-    expect(await storedEvent(event.id)).toMatchObject([{ accountId: null }]);
+    expect(await deliverOk(created as TestStripeEvent)).toEqual({
+      status: "processed",
+      outcome: "no_account",
+    });
   });
 });
 
 describe("stripe webhook: exactly once", () => {
   it("applies a redelivered event once and answers 200 both times", async () => {
     const { account, customer } = await customerAccount();
-    const event = stripeEvent("customer.subscription.created", subscriptionObject({ customer, price: PRO }));
-    expect(await deliverOk(event)).toEqual({ status: "processed", outcome: "applied" });
+    const event = await subscribedEvent(customer, PRO);
+    expect(await deliverOk(event)).toEqual({ status: "processed", outcome: "synced" });
     expect(await deliverOk(event)).toEqual({ status: "duplicate" });
     expect(await tierAudits(account.id)).toHaveLength(1);
   });
 
   it("applies 20 concurrent deliveries of one event once: one stripe_events row, one audit row", async () => {
     const { account, customer } = await customerAccount();
-    const event = stripeEvent(
-      "customer.subscription.created",
-      subscriptionObject({ customer, price: BASIC }),
-    );
+    const event = await subscribedEvent(customer, BASIC);
     const responses = await Promise.all(Array.from({ length: 20 }, () => deliverStripeEvent(event)));
     expect(responses.map((response) => response.status)).toEqual(Array(20).fill(200));
     const answers = (await Promise.all(responses.map((response) => response.json()))) as Array<{
@@ -341,7 +341,7 @@ describe("stripe webhook: exactly once", () => {
 
   it("answers 500 while Postgres is down, stores nothing, and applies the redelivery exactly once", async () => {
     const { account, customer } = await customerAccount();
-    const event = stripeEvent("customer.subscription.created", subscriptionObject({ customer, price: PRO }));
+    const event = await subscribedEvent(customer, PRO);
     const down = await deliverStripeEvent(event, {
       overrides: { DATABASE_URL: "postgres://postgres@127.0.0.1:1/unreachable" },
     });
@@ -350,7 +350,7 @@ describe("stripe webhook: exactly once", () => {
     expect(await storedEvent(event.id)).toHaveLength(0);
     expect((await accountRow(account.id)).tier).toBe("free");
 
-    expect(await deliverOk(event)).toEqual({ status: "processed", outcome: "applied" });
+    expect(await deliverOk(event)).toEqual({ status: "processed", outcome: "synced" });
     expect(await deliverOk(event)).toEqual({ status: "duplicate" });
     expect(await storedEvent(event.id)).toHaveLength(1);
     expect(await tierAudits(account.id)).toHaveLength(1);
@@ -361,14 +361,20 @@ describe("stripe webhook: exactly once", () => {
 describe("stripe webhook: the edge", () => {
   it("shows a tier change in the very next proxied response's RateLimit-Policy", async () => {
     const { account, key } = await accountWithKey("free");
-    const customer = await linkStripeCustomer(account.id);
+    const customer = (
+      await stripe.customers.create({
+        email: account.email,
+        invoice_settings: { default_payment_method: CARD_OK },
+      })
+    ).id;
+    await withDatabase((db) =>
+      db.update(accounts).set({ stripeCustomerId: customer }).where(eq(accounts.id, account.id)),
+    );
     const before = await gateway("/v1/hello", withKey(key));
     expect(before.status).toBe(200);
     expect(before.headers.get("RateLimit-Policy")).toContain(`"minute";q=${plans.free.rateLimit.requests};`);
 
-    await deliverOk(
-      stripeEvent("customer.subscription.created", subscriptionObject({ customer, price: PRO })),
-    );
+    await deliverOk(await subscribedEvent(customer, PRO));
     const after = await gateway("/v1/hello", withKey(key));
     expect(after.status).toBe(200);
     expect(after.headers.get("RateLimit-Policy")).toContain(`"minute";q=${plans.pro.rateLimit.requests};`);
@@ -377,10 +383,7 @@ describe("stripe webhook: the edge", () => {
 
   it("heals a lost Redis publish on redelivery: the duplicate publishes the committed tier", async () => {
     const { account, customer } = await customerAccount();
-    const event = stripeEvent(
-      "customer.subscription.created",
-      subscriptionObject({ customer, price: BASIC }),
-    );
+    const event = await subscribedEvent(customer, BASIC);
     const failedPublish = await deliverStripeEvent(event, {
       overrides: { UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1" },
     });

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
 /** A customer of the API: owns keys, has a tier, and maps to at most one Stripe customer. */
 export const accounts = pgTable(
@@ -12,16 +12,15 @@ export const accounts = pgTable(
     stripeCustomerId: text("stripe_customer_id").unique(),
     stripeSubscriptionId: text("stripe_subscription_id"),
     subscriptionStatus: text("subscription_status"),
-    /** `created` (unix seconds) of the newest Stripe event applied, so an older event never overwrites newer state. */
-    billingEventCreated: bigint("billing_event_created", { mode: "number" }),
     pastDueSince: timestamp("past_due_since", { withTimezone: true }),
     /** Billing: the tier the Stripe subscription pays for; `tier` is what applies now (past-due grace, cancellation). */
     subscribedTier: text("subscribed_tier"),
-    /**
-     * Billing: `created` of the newest Stripe event applied to `past_due_since`. Payment events (invoice.*) and
-     * subscription snapshots are ordered separately, so neither kind can hide a newer event of the other.
-     */
-    paymentEventCreated: bigint("payment_event_created", { mode: "number" }),
+    /** Billing: when the account's subscription ends (cancel at period end), as Stripe last said. */
+    subscriptionCancelAt: timestamp("subscription_cancel_at", { withTimezone: true }),
+    /** Billing: an open invoice whose payment waits for the customer's authentication (3-D Secure). */
+    paymentActionInvoiceId: text("payment_action_invoice_id"),
+    /** Billing: when the state above was last read from Stripe. */
+    billingSyncedAt: timestamp("billing_synced_at", { withTimezone: true }),
     /** Portal accounts: when the owner proved they read mail at `email` (null: not yet). */
     emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
@@ -30,7 +29,10 @@ export const accounts = pgTable(
       .defaultNow()
       .$onUpdate(() => sql`now()`),
   },
-  (table) => [index("accounts_tier_idx").on(table.tier)],
+  (table) => [
+    index("accounts_tier_idx").on(table.tier),
+    index("accounts_past_due_since_idx").on(table.pastDueSince).where(sql`${table.pastDueSince} IS NOT NULL`),
+  ],
 );
 
 export type Account = typeof accounts.$inferSelect;

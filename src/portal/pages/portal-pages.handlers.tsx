@@ -253,10 +253,13 @@ const CHECKOUT_NOTICES: Record<string, string> = {
   success: "Thank you! Your new plan applies as soon as Stripe confirms the payment, usually within seconds.",
   cancelled: "Checkout cancelled: nothing was charged and your plan is unchanged.",
 };
+const CHANGE_NOTICE = (tier: string) =>
+  `Your plan is now ${plans[tier as keyof typeof plans]?.name ?? tier}.`;
 
 export async function billingPage(c: PageContextT) {
   const billing = billingSummary(await currentAccount(c), c.get("config"));
-  const notice = CHECKOUT_NOTICES[c.req.query("checkout") ?? ""];
+  const changed = c.req.query("changed");
+  const notice = changed ? CHANGE_NOTICE(changed) : CHECKOUT_NOTICES[c.req.query("checkout") ?? ""];
   return c.html(<BillingPage page={await pageContext(c)} billing={billing} notice={notice} />);
 }
 

@@ -16,6 +16,7 @@ import {
   verifyPage,
   verifySubmit,
 } from "./accounts-pages.handlers";
+import { planChangePage, planChangeSubmit } from "./billing-pages.handlers";
 import { renderPageError } from "./page-error";
 import { pageSecurity } from "./page-security";
 import {
@@ -69,6 +70,8 @@ export function createPortalPagesRouter() {
       .get("/billing", ...signedIn, billingPage)
       .post("/billing/checkout", ...signedIn, verified, checkoutSubmit)
       .post("/billing/manage", ...signedIn, manageBillingSubmit)
+      .get("/billing/change", ...signedIn, planChangePage)
+      .post("/billing/change", ...signedIn, planChangeSubmit)
       .get("/docs", ...signedIn, docsKeyPage)
       .post("/docs", ...signedIn, docsWithKey)
       // Portal accounts: the links in the mails, forgot password, settings.

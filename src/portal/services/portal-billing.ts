@@ -1,8 +1,11 @@
 import type { Context } from "hono";
+import { publishCommittedTier } from "../../billing/account-publish";
 import { createBillingPortalSession, createCheckoutSession } from "../../billing/checkout";
+import { changePlan, type PlanChangePreview, previewPlanChange } from "../../billing/plan-change";
 import { stripeClient } from "../../billing/stripe-client";
 import type { Account } from "../../db/schema/accounts";
 import { planFor, purchasableTiers, type TierId } from "../../plans/plans";
+import { redisFor } from "../../store/redis";
 import type { PortalEnv } from "../portal-env";
 import { portalDeps } from "./portal-deps";
 
@@ -19,7 +22,15 @@ export interface BillingSummary {
   upgrades: Array<{ tier: TierId; name: string; price: string }>;
   /** A Stripe customer exists, so the billing portal can open. */
   canManage: boolean;
+  /** A running subscription: other plans are reached by a plan change (with a preview), not a Checkout. */
+  subscribed: boolean;
+  /** When the subscription ends (cancelled at period end). */
+  cancelAt: string | null;
+  /** A payment waits for the developer's authentication (3-D Secure) in the billing portal. */
+  paymentActionRequired: boolean;
 }
+
+const RUNNING = new Set(["active", "trialing", "past_due"]);
 
 export function billingSummary(
   account: Account,
@@ -36,9 +47,15 @@ export function billingSummary(
       ? new Date(pastDue.getTime() + config.pastDueGraceDays * 86_400_000).toISOString()
       : null,
     upgrades: purchasableTiers(config.keyEnvironment)
-      .filter((tier) => tier !== account.tier)
+      .filter((tier) => tier !== (account.subscribedTier ?? account.tier))
       .map((tier) => ({ tier, name: planFor(tier).name, price: planFor(tier).display.price })),
     canManage: account.stripeCustomerId !== null,
+    subscribed:
+      account.stripeSubscriptionId !== null &&
+      RUNNING.has(account.subscriptionStatus ?? "") &&
+      !!account.subscribedTier,
+    cancelAt: account.subscriptionCancelAt ? account.subscriptionCancelAt.toISOString() : null,
+    paymentActionRequired: account.paymentActionInvoiceId !== null,
   };
 }
 
@@ -60,7 +77,25 @@ export async function checkoutUrl(c: Context<PortalEnv>, tier: TierId): Promise<
   return session.url;
 }
 
-/** A Stripe billing portal URL: change plan or card, see invoices, cancel. */
+/** What moving the signed-in developer's subscription to `tier` costs (Stripe's invoice preview). */
+export function planChangePreview(c: Context<PortalEnv>, tier: TierId): Promise<PlanChangePreview> {
+  return previewPlanChange(checkoutDeps(c), portalDeps(c).accountId, tier);
+}
+
+/** Applies the plan change previewed at `prorationDate`; the new tier reaches the edge before this returns. */
+export async function applyPlanChange(c: Context<PortalEnv>, tier: TierId, prorationDate?: number) {
+  const deps = checkoutDeps(c);
+  const config = c.get("config");
+  const accountId = portalDeps(c).accountId;
+  const result = await changePlan({ ...deps, graceDays: config.pastDueGraceDays }, accountId, tier, {
+    prorationDate,
+    actor: { type: "portal", id: accountId },
+  });
+  await publishCommittedTier(deps.db, redisFor(config), accountId);
+  return result;
+}
+
+/** A Stripe billing portal URL: card, invoices, cancel. */
 export async function billingPortalUrl(c: Context<PortalEnv>): Promise<string> {
   return (await createBillingPortalSession(checkoutDeps(c), portalDeps(c).accountId)).url;
 }

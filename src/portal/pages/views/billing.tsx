@@ -1,4 +1,6 @@
 import type { FC } from "hono/jsx";
+import type { PlanChangePreview } from "../../../billing/plan-change";
+import { planFor } from "../../../plans/plans";
 import type { BillingSummary } from "../../services/portal-billing";
 import { CsrfField, formatNumber, Layout, Notice, type PageContext, When } from "../layout";
 
@@ -21,6 +23,20 @@ export const BillingPage: FC<{ page: PageContext; billing: BillingSummary; notic
   <Layout page={page} title="Billing" current="billing">
     <h1>Billing</h1>
     <Notice text={notice} />
+    {billing.paymentActionRequired ? (
+      <div class="alert" role="alert">
+        <p>
+          <strong>Your bank asks you to confirm a payment</strong> (3-D Secure). Open Manage billing to
+          authenticate it; until then the invoice stays unpaid.
+        </p>
+      </div>
+    ) : null}
+    {billing.cancelAt ? (
+      <p class="notice" role="status">
+        Your subscription ends on <When iso={billing.cancelAt} />; after that your account is on the Free
+        plan.
+      </p>
+    ) : null}
     {billing.pastDueSince ? (
       <div class="alert" role="alert">
         <p>
@@ -56,7 +72,22 @@ export const BillingPage: FC<{ page: PageContext; billing: BillingSummary; notic
           <p class="muted">Invoices and payment methods appear here after your first upgrade.</p>
         )}
       </section>
-      {billing.upgrades.length > 0 ? (
+      {billing.subscribed && billing.upgrades.length > 0 ? (
+        <section class="card" aria-labelledby="change-title">
+          <h2 id="change-title">Change plan</h2>
+          <p class="muted">
+            You see what it costs before anything changes. Upgrades are charged now, prorated.
+          </p>
+          <div class="actions">
+            {billing.upgrades.map((change) => (
+              <a class="button" href={`/portal/billing/change?tier=${change.tier}`}>
+                {`Change to ${change.name} (${change.price})`}
+              </a>
+            ))}
+          </div>
+        </section>
+      ) : null}
+      {!billing.subscribed && billing.upgrades.length > 0 ? (
         <section class="card" aria-labelledby="upgrade-title">
           <h2 id="upgrade-title">Upgrade</h2>
           <p class="muted">Payment is handled by Stripe; your new limits apply as soon as it confirms.</p>
@@ -72,5 +103,40 @@ export const BillingPage: FC<{ page: PageContext; billing: BillingSummary; notic
         </section>
       ) : null}
     </div>
+  </Layout>
+);
+
+const money = (amount: number, currency: string) =>
+  new Intl.NumberFormat("en-US", { style: "currency", currency: currency.toUpperCase() }).format(
+    amount / 100,
+  );
+
+/** Stripe's invoice preview of a plan change, and the button that applies exactly it. */
+export const PlanChangePage: FC<{ page: PageContext; preview: PlanChangePreview }> = ({ page, preview }) => (
+  <Layout page={page} title="Change plan" current="billing">
+    <h1>{`Change from ${planFor(preview.from).name} to ${planFor(preview.to).name}`}</h1>
+    <table>
+      <tbody>
+        {preview.lines.map((line) => (
+          <tr>
+            <td>{line.description}</td>
+            <td class="number">{money(line.amount, preview.currency)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+    <p id="amount-due">
+      {preview.billed === "now" ? "Charged now: " : "Next invoice: "}
+      <strong>{money(preview.amountDue, preview.currency)}</strong>
+    </p>
+    <form method="post" action="/portal/billing/change">
+      <CsrfField token={page.csrfToken} />
+      <input type="hidden" name="tier" value={preview.to} />
+      <input type="hidden" name="prorationDate" value={String(preview.prorationDate)} />
+      <button type="submit">{`Confirm: change to ${planFor(preview.to).name}`}</button>
+    </form>
+    <p>
+      <a href="/portal/billing">Cancel</a>
+    </p>
   </Layout>
 );

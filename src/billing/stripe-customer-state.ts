@@ -1,0 +1,76 @@
+import Stripe from "stripe";
+import { z } from "zod";
+import type { SubscriptionView } from "./entitlement";
+
+/**
+ * Reads a customer's billing state from Stripe: the customer (does it still exist?) and every subscription
+ * it has, ended ones included, each with its latest invoice. Only the fields used are parsed, leniently
+ * (ids or expanded objects), so a field Stripe adds or moves elsewhere does not break the read.
+ */
+export type CustomerState = { exists: false } | { exists: true; subscriptions: SubscriptionView[] };
+
+const ref = z
+  .union([z.string(), z.object({ id: z.string() })])
+  .transform((value) => (typeof value === "string" ? value : value.id));
+
+const subscriptionSchema = z.object({
+  id: z.string(),
+  status: z.string(),
+  created: z.number(),
+  cancel_at: z.number().nullish(),
+  items: z.object({ data: z.array(z.object({ price: z.object({ id: z.string() }) })) }),
+  latest_invoice: z
+    .union([z.string(), z.object({ id: z.string(), status: z.string().nullish(), created: z.number() })])
+    .nullish(),
+});
+
+/** Subscriptions read per call; a customer with more is paged through. */
+const PAGE = 100;
+/** More than this many subscriptions for one customer is not a customer of this product: stop reading. */
+const MAX_SUBSCRIPTIONS = 1000;
+
+/**
+ * @throws Stripe.errors.StripeError when Stripe cannot answer (the caller lets the event be retried); a
+ *   customer Stripe does not know (`resource_missing`) or has deleted is `{ exists: false }`, not an error.
+ */
+export async function readCustomerState(stripe: Stripe, customerId: string): Promise<CustomerState> {
+  try {
+    const customer = await stripe.customers.retrieve(customerId);
+    if ((customer as { deleted?: boolean }).deleted) return { exists: false };
+  } catch (error) {
+    if (isMissing(error)) return { exists: false };
+    throw error;
+  }
+  const subscriptions: SubscriptionView[] = [];
+  for await (const raw of stripe.subscriptions.list({
+    customer: customerId,
+    status: "all",
+    limit: PAGE,
+    expand: ["data.latest_invoice"],
+  })) {
+    subscriptions.push(toView(subscriptionSchema.parse(raw)));
+    if (subscriptions.length >= MAX_SUBSCRIPTIONS) break;
+  }
+  return { exists: true, subscriptions };
+}
+
+/** Stripe's answer for an id it does not know (a deleted customer, another account's, or another mode's). */
+export function isMissing(error: unknown): boolean {
+  return error instanceof Stripe.errors.StripeError && error.code === "resource_missing";
+}
+
+function toView(subscription: z.infer<typeof subscriptionSchema>): SubscriptionView {
+  const invoice = subscription.latest_invoice;
+  const expanded = invoice && typeof invoice === "object" ? invoice : null;
+  return {
+    id: subscription.id,
+    status: subscription.status,
+    created: subscription.created,
+    prices: subscription.items.data.map((item) => item.price.id),
+    unpaidSince: subscription.status === "past_due" && expanded ? new Date(expanded.created * 1000) : null,
+    cancelAt: subscription.cancel_at ? new Date(subscription.cancel_at * 1000) : null,
+    latestInvoice: invoice
+      ? { id: ref.parse(invoice), status: expanded ? (expanded.status ?? null) : null }
+      : null,
+  };
+}
