@@ -1,5 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../lib/context";
+import { documentHandler } from "../lib/openapi";
 import {
   createAccountHandler,
   createKeyHandler,
@@ -38,4 +39,26 @@ export function createAdminRouter(defaultHook: ConstructorParameters<typeof Open
     .openapi(rotateKeyRoute, rotateKeyHandler)
     .openapi(usageRoute, usageHandler)
     .openapi(eventsRoute, eventsHandler);
+}
+
+/** GET /admin/v1/openapi.json: the admin API's document (behind the admin token like every admin route). */
+export function adminDocument(admin: OpenAPIHono<AppEnv>) {
+  return documentHandler(
+    admin as never,
+    {
+      openapi: "3.1.0",
+      info: {
+        title: "Gateway admin API",
+        version: "1",
+        description:
+          "Accounts, keys, usage and billing of the gateway, for its owner. Every route needs `Authorization: Bearer <ADMIN_TOKEN>`.",
+      },
+      servers: [{ url: "/admin/v1", description: "This gateway" }],
+      security: [{ adminToken: [] }],
+    },
+    {
+      Admin: "Accounts and their API keys, usage and audit log",
+      Billing: "Stripe Checkout and billing-portal sessions for an account",
+    },
+  );
 }

@@ -19,17 +19,24 @@ import {
 const security = [{ adminToken: [] }];
 const tags = ["Admin"];
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
-const body = <T>(schema: T) => ({ body: { required: true, ...json(schema) } });
+/** A JSON request body with an example (what tools and the reference's "Try it" start from). */
+const body = <T>(schema: T, example: unknown) => ({
+  body: { required: true, content: { "application/json": { schema, example } } },
+});
+const optionalBody = <T>(schema: T, example: unknown) => ({
+  body: { required: false, content: { "application/json": { schema, example } } },
+});
 const accountId = IdParam("acct_3kTMd9XQ2bLw8RzP1vYa");
 const keyId = IdParam("key_9fXq2LmN4pR7sT1vW3yZ");
 
 export const createAccountRoute = createRoute({
+  operationId: "createAccount",
   method: "post",
   path: "/accounts",
   tags,
   security,
   summary: "Create an account",
-  request: body(CreateAccountSchema),
+  request: body(CreateAccountSchema, { email: "dev@example.com", tier: "free" }),
   responses: {
     201: { description: "Created", ...json(AccountSchema) },
     ...problemResponses(400, 401, 409, 503),
@@ -37,6 +44,7 @@ export const createAccountRoute = createRoute({
 });
 
 export const getAccountRoute = createRoute({
+  operationId: "getAccount",
   method: "get",
   path: "/accounts/{id}",
   tags,
@@ -50,12 +58,13 @@ export const getAccountRoute = createRoute({
 });
 
 export const updateAccountRoute = createRoute({
+  operationId: "updateAccount",
   method: "patch",
   path: "/accounts/{id}",
   tags,
   security,
   summary: "Change an account's tier (applies at the edge on the next request)",
-  request: { params: accountId, ...body(UpdateAccountSchema) },
+  request: { params: accountId, ...body(UpdateAccountSchema, { tier: "pro" }) },
   responses: {
     200: { description: "The updated account", ...json(AccountSchema) },
     ...problemResponses(400, 401, 404, 503),
@@ -63,12 +72,13 @@ export const updateAccountRoute = createRoute({
 });
 
 export const createKeyRoute = createRoute({
+  operationId: "createKey",
   method: "post",
   path: "/accounts/{id}/keys",
   tags,
   security,
   summary: "Issue an API key (the plaintext key is in this response only)",
-  request: { params: accountId, body: { required: false, ...json(CreateKeySchema) } },
+  request: { params: accountId, ...optionalBody(CreateKeySchema, { name: "production" }) },
   responses: {
     201: { description: "The new key", ...json(CreatedApiKeySchema) },
     ...problemResponses(400, 401, 404, 503),
@@ -76,6 +86,7 @@ export const createKeyRoute = createRoute({
 });
 
 export const listKeysRoute = createRoute({
+  operationId: "listKeys",
   method: "get",
   path: "/accounts/{id}/keys",
   tags,
@@ -89,6 +100,7 @@ export const listKeysRoute = createRoute({
 });
 
 export const revokeKeyRoute = createRoute({
+  operationId: "revokeKey",
   method: "delete",
   path: "/keys/{id}",
   tags,
@@ -99,12 +111,13 @@ export const revokeKeyRoute = createRoute({
 });
 
 export const rotateKeyRoute = createRoute({
+  operationId: "rotateKey",
   method: "post",
   path: "/keys/{id}/rotate",
   tags,
   security,
   summary: "Rotate a key: a successor now, the old key working until the overlap ends",
-  request: { params: keyId, body: { required: false, ...json(RotateKeySchema) } },
+  request: { params: keyId, ...optionalBody(RotateKeySchema, { overlapHours: 24 }) },
   responses: {
     201: {
       description: "The successor (plaintext once) and the old key's new expiry",
@@ -115,6 +128,7 @@ export const rotateKeyRoute = createRoute({
 });
 
 export const usageRoute = createRoute({
+  operationId: "usage",
   method: "get",
   path: "/accounts/{id}/usage",
   tags,
@@ -128,6 +142,7 @@ export const usageRoute = createRoute({
 });
 
 export const eventsRoute = createRoute({
+  operationId: "events",
   method: "get",
   path: "/accounts/{id}/events",
   tags,

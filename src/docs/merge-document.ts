@@ -1,4 +1,5 @@
 import type { Config } from "../config";
+import { completeDocument, gatewayHeaders, problemSchemaComponent } from "../lib/openapi";
 import { type Plan, plans } from "../plans/plans";
 import type { OpenApiDocument } from "./origin-document";
 
@@ -20,22 +21,22 @@ function problem(description: string, headers: string[] = []) {
   };
 }
 
-const rateLimitHeaders = {
-  RateLimit: {
-    description:
-      'Remaining requests and seconds to reset per policy, e.g. `"minute";r=41;t=23, "month";r=9958;t=86400`',
-    schema: { type: "string" },
-  },
-  "RateLimit-Policy": {
-    description: 'The limits of the key\'s tier, e.g. `"minute";q=60;w=60, "month";q=10000;w=2592000`',
-    schema: { type: "string" },
-  },
-  "Retry-After": {
-    description: "Whole seconds until a request would be admitted again",
-    schema: { type: "integer" },
-  },
-  "X-Request-Id": { description: "Quote it when asking for support", schema: { type: "string" } },
-};
+const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
+
+/** What the gateway adds to every answer it passes through from the origin. */
+function withGatewayHeaders(response: unknown): unknown {
+  if (!response || typeof response !== "object" || "$ref" in response) return response;
+  const headers = (response as { headers?: Record<string, unknown> }).headers ?? {};
+  return {
+    ...response,
+    headers: {
+      ...headers,
+      RateLimit: headerRef("RateLimit"),
+      "RateLimit-Policy": headerRef("RateLimit-Policy"),
+      "X-Request-Id": headerRef("X-Request-Id"),
+    },
+  };
+}
 
 function planTable(all: Record<string, Plan>): string {
   const rows = Object.entries(all).map(
@@ -70,7 +71,11 @@ export function mergeDocuments(
     for (const method of METHODS) {
       const operation = item[method] as Record<string, unknown> | undefined;
       if (!operation) continue;
-      const responses = { ...(operation.responses as Record<string, unknown> | undefined) };
+      const responses = Object.fromEntries(
+        Object.entries((operation.responses as Record<string, unknown> | undefined) ?? {}).map(
+          ([status, response]) => [status, withGatewayHeaders(response)],
+        ),
+      );
       for (const [status, name] of Object.entries(GATEWAY_ERRORS)) {
         responses[status] ??= { $ref: `#/components/responses/${name}` };
       }
@@ -81,7 +86,7 @@ export function mergeDocuments(
   Object.assign(paths, gateway.paths ?? {});
 
   const originInfo = origin?.info ?? {};
-  return {
+  return completeDocument({
     openapi: "3.1.0",
     info: {
       ...originInfo,
@@ -101,7 +106,11 @@ export function mergeDocuments(
     paths,
     components: {
       ...(origin?.components ?? {}),
-      schemas: { ...(origin?.components?.schemas ?? {}), ...(gateway.components?.schemas ?? {}) },
+      schemas: {
+        ...(origin?.components?.schemas ?? {}),
+        ...(gateway.components?.schemas ?? {}),
+        Problem: problemSchemaComponent(),
+      },
       securitySchemes: {
         ...(origin?.components?.securitySchemes ?? {}),
         apiKey: {
@@ -112,10 +121,10 @@ export function mergeDocuments(
         },
         bearerKey: { type: "http", scheme: "bearer", description: "The same API key as a bearer token" },
       },
-      headers: { ...(origin?.components?.headers ?? {}), ...rateLimitHeaders },
+      headers: { ...(origin?.components?.headers ?? {}), ...gatewayHeaders },
       responses: {
         ...(origin?.components?.responses ?? {}),
-        GatewayUnauthorized: problem("No API key was sent", ["X-Request-Id"]),
+        GatewayUnauthorized: problem("No API key was sent", ["WWW-Authenticate", "X-Request-Id"]),
         GatewayInvalidKey: problem("The API key is unknown, revoked, expired or malformed", ["X-Request-Id"]),
         GatewayTooManyRequests: problem("Rate limit or monthly quota exceeded", [
           "Retry-After",
@@ -131,5 +140,5 @@ export function mergeDocuments(
         GatewayTimeout: problem("The origin did not answer in time", ["X-Request-Id"]),
       },
     },
-  };
+  });
 }

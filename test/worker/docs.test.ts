@@ -26,7 +26,8 @@ describe("OpenAPI document and docs", () => {
       expect.arrayContaining(["200", "401", "403", "429", "502", "503", "504"]),
     );
     expect(document.paths["/health"]?.get).toBeDefined();
-    expect(document.paths["/health"]?.get?.security).toBeUndefined();
+    // Public: said explicitly, so tools do not assume the API key.
+    expect(document.paths["/health"]?.get?.security).toEqual([]);
     expect(Object.keys(document.paths).some((path) => path.startsWith("/admin"))).toBe(false);
     expect(document.info.description).toContain(plans.pro.monthlyQuota.toLocaleString("en-US"));
   });
