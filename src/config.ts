@@ -30,6 +30,8 @@ export interface Bindings {
   PORTAL_SESSION_HOURS?: string;
   PORTAL_LOGIN_ATTEMPTS_PER_EMAIL?: string;
   PORTAL_LOGIN_ATTEMPTS_PER_IP?: string;
+  // API reference (src/docs): the pinned @scalar/api-reference bundle, as Workers static assets ([assets]).
+  ASSETS?: Fetcher;
 }
 
 const commaList = z

@@ -1,6 +1,7 @@
 import type { Config } from "../config";
 import { completeDocument, gatewayHeaders, problemSchemaComponent } from "../lib/openapi";
 import { type Plan, plans } from "../plans/plans";
+import type { CodeSamples } from "./code-samples";
 import type { OpenApiDocument } from "./origin-document";
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -52,6 +53,33 @@ function planTable(all: Record<string, Plan>): string {
   ].join("\n");
 }
 
+/** A documented path with `{params}` matches the sample's filled-in path. */
+function samplePathMatches(path: string, samples: CodeSamples): boolean {
+  const documented = path.split("/");
+  const filled = samples.operation.path.split("/");
+  return (
+    documented.length === filled.length &&
+    documented.every((segment, index) => /^\{[^}]+\}$/.test(segment) || segment === filled[index])
+  );
+}
+
+const codeSampleList = (samples: CodeSamples) => [
+  { lang: "curl", label: "curl", source: samples.curl },
+  { lang: "javascript", label: "JavaScript (fetch)", source: samples.javascript },
+  { lang: "python", label: "Python (requests)", source: samples.python },
+];
+
+/** The first call, in three languages, at the top of the reference. */
+function quickStart(samples: CodeSamples): string {
+  const { method, path } = samples.operation;
+  return [
+    `## Quick start\nGet a key in the [developer portal](/portal), then call \`${method} ${path}\` with it:`,
+    `\`\`\`shell\n${samples.curl}\n\`\`\``,
+    `\`\`\`javascript\n${samples.javascript}\n\`\`\``,
+    `\`\`\`python\n${samples.python}\n\`\`\``,
+  ].join("\n\n");
+}
+
 const isProxied = (path: string, prefixes: string[]) =>
   prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 
@@ -63,6 +91,7 @@ export function mergeDocuments(
   config: Config,
   gateway: OpenApiDocument,
   origin: OpenApiDocument | undefined,
+  samples?: CodeSamples,
 ): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [path, item] of Object.entries(origin?.paths ?? {})) {
@@ -79,7 +108,15 @@ export function mergeDocuments(
       for (const [status, name] of Object.entries(GATEWAY_ERRORS)) {
         responses[status] ??= { $ref: `#/components/responses/${name}` };
       }
-      operations[method] = { ...operation, security: [{ apiKey: [] }, { bearerKey: [] }], responses };
+      const isSample =
+        samples && method === samples.operation.method.toLowerCase() && samplePathMatches(path, samples);
+      operations[method] = {
+        ...operation,
+        security: [{ apiKey: [] }, { bearerKey: [] }],
+        responses,
+        // Scalar and Redoc show x-codeSamples in place of generated ones.
+        ...(isSample ? { "x-codeSamples": codeSampleList(samples) } : {}),
+      };
     }
     paths[path] = operations;
   }
@@ -94,6 +131,7 @@ export function mergeDocuments(
       version: (originInfo.version as string | undefined) ?? "1.0.0",
       description: [
         originInfo.description ?? "",
+        samples ? quickStart(samples) : "",
         "## Authentication\nSend your API key in the `X-API-Key` header (or `Authorization: Bearer <key>`). Keys in the URL are refused.",
         `## Plans and limits\n${planTable(plans)}\n\nEvery response carries \`RateLimit-Policy\` and \`RateLimit\` headers; a 429 carries \`Retry-After\`.`,
         "## Errors\nErrors are RFC 9457 `application/problem+json` with a `requestId`.",
