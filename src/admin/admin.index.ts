@@ -6,6 +6,7 @@ import {
   createKeyHandler,
   eventsHandler,
   getAccountHandler,
+  listAccountsHandler,
   listKeysHandler,
   revokeKeyHandler,
   rotateKeyHandler,
@@ -17,6 +18,7 @@ import {
   createKeyRoute,
   eventsRoute,
   getAccountRoute,
+  listAccountsRoute,
   listKeysRoute,
   revokeKeyRoute,
   rotateKeyRoute,
@@ -31,6 +33,7 @@ export function createAdminRouter(defaultHook: ConstructorParameters<typeof Open
   router.use("*", adminAuth());
   return router
     .openapi(createAccountRoute, createAccountHandler)
+    .openapi(listAccountsRoute, listAccountsHandler)
     .openapi(getAccountRoute, getAccountHandler)
     .openapi(updateAccountRoute, updateAccountHandler)
     .openapi(createKeyRoute, createKeyHandler)

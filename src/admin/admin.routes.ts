@@ -1,6 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { problemResponses } from "../lib/openapi";
 import {
+  AccountDetailSchema,
+  AccountListQuerySchema,
+  AccountListSchema,
   AccountSchema,
   ApiKeySchema,
   CreateAccountSchema,
@@ -43,16 +46,30 @@ export const createAccountRoute = createRoute({
   },
 });
 
+export const listAccountsRoute = createRoute({
+  operationId: "listAccounts",
+  method: "get",
+  path: "/accounts",
+  tags,
+  security,
+  summary: "List accounts, newest first, by email prefix, tier and subscription status",
+  request: { query: AccountListQuerySchema },
+  responses: {
+    200: { description: "A page of accounts", ...json(AccountListSchema) },
+    ...problemResponses(400, 401, 503),
+  },
+});
+
 export const getAccountRoute = createRoute({
   operationId: "getAccount",
   method: "get",
   path: "/accounts/{id}",
   tags,
   security,
-  summary: "Read an account",
+  summary: "Read an account with its keys, this month's usage and its subscription",
   request: { params: accountId },
   responses: {
-    200: { description: "The account", ...json(AccountSchema) },
+    200: { description: "The account", ...json(AccountDetailSchema) },
     ...problemResponses(401, 404, 503),
   },
 });
