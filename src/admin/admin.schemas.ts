@@ -24,16 +24,10 @@ export const AccountListQuerySchema = z.object({
     .max(200)
     .optional()
     .openapi({ description: "Page cursor: the previous page's nextCursor" }),
-  email: z
-    .string()
-    .trim()
-    .min(1)
-    .max(254)
-    .optional()
-    .openapi({
-      description: "Only accounts whose email starts with this (case-insensitive)",
-      example: "dev@",
-    }),
+  email: z.string().trim().min(1).max(254).optional().openapi({
+    description: "Only accounts whose email starts with this (case-insensitive)",
+    example: "dev@",
+  }),
   tier: TierSchema.optional(),
   status: z
     .string()

@@ -8,7 +8,7 @@ import { hashApiKey, ID_SHAPE, parseApiKey } from "../../keys/key-format";
 import { ROTATION_OVERLAP_HOURS } from "../../keys/key-service";
 import { ApiError } from "../../lib/errors";
 import { plans } from "../../plans/plans";
-import { CheckoutSchema, LoginSchema, SignUpSchema } from "../api/portal-api.schemas";
+import { CheckoutSchema, LoginSchema, PASSWORD_LENGTH, SignUpSchema } from "../api/portal-api.schemas";
 import type { PortalEnv } from "../portal-env";
 import {
   attemptLogin,
@@ -51,14 +51,39 @@ async function formOf(c: PageContextT): Promise<Record<string, string>> {
   );
 }
 
-function fieldErrors<T extends string>(error: z.ZodError): Partial<Record<T, string>> {
+type FieldMessages<T extends string> = Record<T, (issue: z.core.$ZodIssue) => string>;
+
+/**
+ * One plain sentence per invalid field, saying what to enter (not the validator's wording, e.g. "Too small:
+ * expected string to have >=1 characters"); the first issue of each field wins.
+ */
+function fieldErrors<T extends string>(
+  error: z.ZodError,
+  messages: FieldMessages<T>,
+): Partial<Record<T, string>> {
   const errors: Partial<Record<T, string>> = {};
   for (const issue of error.issues) {
     const field = String(issue.path[0] ?? "") as T;
-    errors[field] ??= issue.message;
+    if (field in messages) errors[field] ??= messages[field](issue);
   }
   return errors;
 }
+
+const SIGN_UP_MESSAGES: FieldMessages<"email" | "password"> = {
+  email: () => "Enter your email address, like name@example.com.",
+  password: (issue) =>
+    issue.code === "too_big"
+      ? `Use at most ${PASSWORD_LENGTH.max} characters for your password.`
+      : `Choose a password of at least ${PASSWORD_LENGTH.min} characters.`,
+};
+
+const LOGIN_MESSAGES: FieldMessages<"email" | "password"> = {
+  email: () => "Enter the email address you signed up with, like name@example.com.",
+  password: (issue) =>
+    issue.code === "too_big"
+      ? `Passwords here are at most ${PASSWORD_LENGTH.max} characters.`
+      : "Enter your password.",
+};
 
 const tooManyText = (seconds: number) =>
   `Too many attempts. Try again in ${Math.max(1, Math.ceil(seconds / 60))} minute${seconds > 60 ? "s" : ""}.`;
@@ -82,7 +107,10 @@ export async function signUpSubmit(c: PageContextT) {
   const form = await formOf(c);
   const parsed = SignUpSchema.safeParse({ email: form.email?.trim(), password: form.password });
   if (!parsed.success) {
-    const state: AuthFormState = { email: form.email, fieldErrors: fieldErrors(parsed.error) };
+    const state: AuthFormState = {
+      email: form.email,
+      fieldErrors: fieldErrors(parsed.error, SIGN_UP_MESSAGES),
+    };
     return c.html(<SignUpPage page={await pageContext(c)} state={state} />, 400);
   }
   const result = await attemptSignUp(c, parsed.data);
@@ -104,7 +132,10 @@ export async function loginSubmit(c: PageContextT) {
   const form = await formOf(c);
   const parsed = LoginSchema.safeParse({ email: form.email?.trim(), password: form.password });
   if (!parsed.success) {
-    const state: AuthFormState = { email: form.email, fieldErrors: fieldErrors(parsed.error) };
+    const state: AuthFormState = {
+      email: form.email,
+      fieldErrors: fieldErrors(parsed.error, LOGIN_MESSAGES),
+    };
     return c.html(<LoginPage page={await pageContext(c)} state={state} />, 400);
   }
   const result = await attemptLogin(c, parsed.data);
@@ -299,4 +330,9 @@ export async function docsWithKey(c: PageContextT) {
     );
   }
   return c.html(referencePage({ title: "API reference", apiKey: key }));
+}
+
+/** Any other /portal path: a 404 page (the JSON API under /portal/api keeps answering problem+json). */
+export function pageNotFound(c: PageContextT): never {
+  throw new ApiError("not_found", { detail: `No page at ${new URL(c.req.url).pathname}.` });
 }

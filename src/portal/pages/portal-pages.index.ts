@@ -15,6 +15,7 @@ import {
   loginSubmit,
   logoutSubmit,
   manageBillingSubmit,
+  pageNotFound,
   revokeConfirmPage,
   revokeSubmit,
   rotateConfirmPage,
@@ -23,6 +24,8 @@ import {
   signUpSubmit,
   usagePage,
 } from "./portal-pages.handlers";
+
+const isApiPath = (path: string) => path === "/portal/api" || path.startsWith("/portal/api/");
 
 /**
  * The portal's HTML pages, mounted at /portal. Signed-in pages redirect to the login page without a session;
@@ -52,5 +55,6 @@ export function createPortalPagesRouter() {
     .post("/billing/checkout", ...signedIn, checkoutSubmit)
     .post("/billing/manage", ...signedIn, manageBillingSubmit)
     .get("/docs", ...signedIn, docsKeyPage)
-    .post("/docs", ...signedIn, docsWithKey);
+    .post("/docs", ...signedIn, docsWithKey)
+    .all("*", (c, next) => (isApiPath(c.req.path) ? next() : pageNotFound(c)));
 }
