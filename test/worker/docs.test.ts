@@ -49,7 +49,8 @@ describe("OpenAPI document and docs", () => {
     expect(ids.every(Boolean)).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);
     const declared = new Set(document.tags.map((tag) => tag.name));
-    for (const operation of operations) for (const tag of operation.tags ?? []) expect(declared).toContain(tag);
+    for (const operation of operations)
+      for (const tag of operation.tags ?? []) expect(declared).toContain(tag);
   });
 
   it("opens with a quick start that calls the origin's first GET, in curl, JavaScript and Python", async () => {
@@ -95,7 +96,9 @@ describe("OpenAPI document and docs", () => {
     expect(html).toContain("Retry-After");
     const json = await gateway("/problems/quota-exceeded", { headers: { Accept: "application/json" } });
     expect(await json.json()).toMatchObject({ type: "/problems/quota-exceeded", status: 429 });
-    const index = (await (await gateway("/problems", { headers: { Accept: "application/json" } })).json()) as {
+    const index = (await (
+      await gateway("/problems", { headers: { Accept: "application/json" } })
+    ).json()) as {
       problems: Array<{ type: string }>;
     };
     expect(index.problems.map((problem) => problem.type)).toContain("/problems/invalid-key");

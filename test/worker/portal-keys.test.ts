@@ -135,7 +135,9 @@ describe("portal keys: pages", () => {
     const key = /<code id="new-key">(gw_test_[0-9A-Za-z]{38})<\/code>/.exec(html)?.[1] as string;
     expect(key).toBeDefined();
     expect(html).toContain('data-copy="new-key"');
-    expect(html).toContain(`curl &#39;http://gateway.test/v1/hello&#39; \\\n  -H &#39;X-API-Key: ${key}&#39;`);
+    expect(html).toContain(
+      `curl &#39;http://gateway.test/v1/hello&#39; \\\n  -H &#39;X-API-Key: ${key}&#39;`,
+    );
     expect(html).toContain(`headers={&quot;X-API-Key&quot;: &quot;${key}&quot;}`);
     expect(html).toContain(`fetch(&quot;http://gateway.test/v1/hello&quot;`);
     expect((await hello(key)).status).toBe(200);

@@ -124,7 +124,10 @@ describe("portal docs", () => {
     expect(config).toMatchObject({
       url: "/openapi.json",
       withDefaultFonts: false,
-      authentication: { preferredSecurityScheme: "apiKey", securitySchemes: { apiKey: { value: created.key } } },
+      authentication: {
+        preferredSecurityScheme: "apiKey",
+        securitySchemes: { apiKey: { value: created.key } },
+      },
     });
     // Every script is a data block or a file of this origin.
     for (const tag of html.match(/<script[^>]*>/g) ?? []) {
