@@ -18,7 +18,7 @@ export default defineConfig({
     reporters: [
       "dot",
       ["./test/setup/log-file-reporter.ts", { outputFile: "test-results/vitest.log" }],
-      ...(process.env.CI ? [["json", { outputFile: "test-results/vitest.json" }] as const] : []),
+      ...(process.env.CI ? [["json", { outputFile: "test-results/vitest.json" }] as ["json", object]] : []),
     ],
     projects: [
       {

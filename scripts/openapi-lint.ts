@@ -21,7 +21,9 @@ const DOCUMENTS = {
 
 /** Writes the three documents to `dir` and returns their paths. Exported for tests. */
 export async function writeDocuments(dir: string): Promise<Record<keyof typeof DOCUMENTS, string>> {
-  const { module } = await runnerImport<typeof import("../src/app")>(join(root, "src", "app.ts"));
+  const { module } = await runnerImport<{
+    createApp: () => { request: (...args: unknown[]) => Promise<Response> };
+  }>(join(root, "src", "app.ts"));
   const origin = await startDemoOrigin();
   try {
     const app = module.createApp();

@@ -30,6 +30,11 @@ export interface Bindings {
   PORTAL_SESSION_HOURS?: string;
   PORTAL_LOGIN_ATTEMPTS_PER_EMAIL?: string;
   PORTAL_LOGIN_ATTEMPTS_PER_IP?: string;
+  // Branding of the developer portal (src/portal/pages): its name, logo, accent colour and support address.
+  PORTAL_NAME?: string;
+  PORTAL_LOGO_URL?: string;
+  PORTAL_ACCENT_COLOR?: string;
+  SUPPORT_EMAIL?: string;
   // API reference (src/docs): the pinned @scalar/api-reference bundle, as Workers static assets ([assets]).
   ASSETS?: Fetcher;
 }
@@ -83,6 +88,22 @@ const configSchema = z.object({
   portalSessionHours: z.coerce.number().int().min(1).max(720).default(168),
   portalLoginAttemptsPerEmail: z.coerce.number().int().min(1).max(1000).default(10),
   portalLoginAttemptsPerIp: z.coerce.number().int().min(1).max(10_000).default(50),
+  // Portal branding: shown in every page's header, title and footer.
+  portalName: z.string().trim().min(1).max(60).default("Developer portal"),
+  /** An https URL or a path on this origin (the page's CSP admits the logo's origin for images only). */
+  portalLogoUrl: z
+    .string()
+    .regex(
+      /^(https:\/\/[^\s"'<>]+|\/[^\s"'<>]*)$/,
+      "PORTAL_LOGO_URL is an https URL or a path such as /logo.svg",
+    )
+    .optional(),
+  /** #rrggbb; links and buttons. Pick one with at least 4.5:1 contrast on white (WCAG AA). */
+  portalAccentColor: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, "PORTAL_ACCENT_COLOR is a colour like #1d4ed8")
+    .optional(),
+  supportEmail: z.email().optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -126,6 +147,10 @@ export function parseConfig(env: Bindings): Config {
     portalSessionHours: blankToUndefined(env.PORTAL_SESSION_HOURS),
     portalLoginAttemptsPerEmail: blankToUndefined(env.PORTAL_LOGIN_ATTEMPTS_PER_EMAIL),
     portalLoginAttemptsPerIp: blankToUndefined(env.PORTAL_LOGIN_ATTEMPTS_PER_IP),
+    portalName: blankToUndefined(env.PORTAL_NAME),
+    portalLogoUrl: blankToUndefined(env.PORTAL_LOGO_URL),
+    portalAccentColor: blankToUndefined(env.PORTAL_ACCENT_COLOR),
+    supportEmail: blankToUndefined(env.SUPPORT_EMAIL),
   });
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));

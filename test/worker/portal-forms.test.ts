@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { portalClient, portalDeveloper, portalForm } from "./support";
+import { gatewayWith, portalClient, portalDeveloper, portalForm } from "./support";
 
 async function formToken(client: ReturnType<typeof portalClient>, path: string): Promise<string> {
   return /name="_csrf" value="([^"]+)"/.exec(await (await client.fetch(path)).text())?.[1] ?? "";
@@ -64,5 +64,42 @@ describe("portal: unknown paths", () => {
     const response = await portalClient().fetch("/portal/api/no-such-route");
     expect(response.status).toBe(404);
     expect(response.headers.get("Content-Type")).toContain("application/problem+json");
+  });
+});
+
+describe("portal branding", () => {
+  it("shows the owner's name, logo, accent colour and support address from the config", async () => {
+    const response = await gatewayWith(
+      {
+        PORTAL_NAME: "Widget Co. developers",
+        PORTAL_LOGO_URL: "https://cdn.widget.example/logo.svg",
+        PORTAL_ACCENT_COLOR: "#0f766e",
+        SUPPORT_EMAIL: "help@widget.example",
+      },
+      "/portal",
+    );
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain("<title>Home · Widget Co. developers</title>");
+    expect(html).toContain('src="https://cdn.widget.example/logo.svg"');
+    expect(html).toContain(":root{--brand:#0f766e");
+    expect(html).toContain('href="mailto:help@widget.example"');
+    // The logo's origin may serve images, nothing else.
+    const csp = response.headers.get("Content-Security-Policy") ?? "";
+    expect(csp).toMatch(/img-src [^;]*https:\/\/cdn\.widget\.example/);
+    expect(csp).not.toMatch(/script-src [^;]*widget/);
+  });
+
+  it("refuses a colour or logo that could inject markup: a configuration error, not a page", async () => {
+    for (const overrides of [
+      { PORTAL_ACCENT_COLOR: "red;}</style><script>alert(1)</script>" },
+      { PORTAL_LOGO_URL: 'javascript:alert(1)"' },
+    ]) {
+      const response = await gatewayWith(overrides, "/portal");
+      expect(response.status).toBe(500);
+      const body = await response.text();
+      expect(body).toContain("/problems/misconfigured");
+      expect(body).not.toContain("<script>");
+    }
   });
 });

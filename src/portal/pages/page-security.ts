@@ -11,13 +11,13 @@ import { billingRedirectOrigins } from "../services/portal-billing";
  * The API reference page with a developer's key runs the reference's scripts (served by this worker, as at
  * /docs), so it has /docs's policy: still nothing from any other origin, and no inline script.
  */
-function pagePolicy(formTargets: string[]) {
+function pagePolicy(formTargets: string[], imageOrigins: string[]) {
   return secureHeaders({
     contentSecurityPolicy: {
       defaultSrc: ["'none'"],
       styleSrc: [NONCE],
       scriptSrc: [NONCE],
-      imgSrc: ["'self'", "data:"],
+      imgSrc: ["'self'", "data:", ...imageOrigins],
       connectSrc: ["'self'"],
       formAction: ["'self'", ...formTargets],
       frameAncestors: ["'none'"],
@@ -31,11 +31,14 @@ const policies = new Map<string, MiddlewareHandler>();
 
 export function pageSecurity(): MiddlewareHandler<PortalEnv> {
   return async function pageSecurityMiddleware(c, next) {
-    const base = c.get("config").stripeApiBase;
-    let policy = policies.get(base);
+    const { stripeApiBase, portalLogoUrl } = c.get("config");
+    // The owner's logo may live on their own site: its origin, for images only.
+    const logoOrigin = portalLogoUrl?.startsWith("https://") ? [new URL(portalLogoUrl).origin] : [];
+    const cacheKey = `${stripeApiBase} ${logoOrigin.join("")}`;
+    let policy = policies.get(cacheKey);
     if (!policy) {
-      policy = pagePolicy(billingRedirectOrigins(base));
-      policies.set(base, policy);
+      policy = pagePolicy(billingRedirectOrigins(stripeApiBase), logoOrigin);
+      policies.set(cacheKey, policy);
     }
     await policy(c, next);
     // The one 200 of POST /portal/docs is the reference with the developer's key (its form errors are 400

@@ -72,6 +72,11 @@ details{margin-top:1rem}summary{cursor:pointer;color:var(--brand)}
 .card h2{margin-top:0}
 @media (max-width:40rem){h1{font-size:1.45rem}.who{margin-left:0}}
 code,.who span{overflow-wrap:anywhere}
+/* An absolutely positioned .sr-only label escapes an overflow box that is not positioned itself: in a wide
+   table it landed beyond the screen's edge and made the whole page scroll sideways. */
+.table-wrap{position:relative}
+.brand{display:inline-flex;align-items:center;gap:.5rem}.brand .logo{height:1.75rem;width:auto}
+details+.row,details+form{margin-top:1.25rem}
 .secret>code{min-width:0;max-width:100%}
 /* Phones: a table of class cards-on-phone becomes one card per row, each cell labelled by its data-label, so
    nothing (like a row's Rotate and Revoke) sits beyond the screen's edge and the page never scrolls sideways. */
