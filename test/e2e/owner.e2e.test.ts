@@ -202,6 +202,9 @@ describe("an owner's own API behind `npm run dev`", () => {
     await page.goto(`${dev.url}/portal/keys/${keyId}/revoke`);
     await phoneShot("09-revoke-confirm");
     await page.goto(`${dev.url}/portal/usage`);
+    // The per-key "View" link is on screen too (the table turns into cards).
+    const view = await page.getByRole("link", { name: /^View/ }).first().boundingBox();
+    expect(view && view.x + view.width).toBeLessThanOrEqual(390);
     await phoneShot("10-usage");
     await page.goto(`${dev.url}/portal/billing`);
     await phoneShot("11-billing");

@@ -91,6 +91,7 @@ details+.row,details+form{margin-top:1.25rem}
 .cards-on-phone tbody th[scope=row]{min-width:0;font-size:1.05rem}
 .cards-on-phone td[data-label]::before{content:attr(data-label) ": ";font-weight:600;color:var(--muted)}
 .cards-on-phone td[data-label=Actions]::before{content:none}
+.cards-on-phone td.num{text-align:left}
 .cards-on-phone .actions{gap:.5rem 1.25rem;padding:.25rem 0}
 }
 `;
