@@ -12,10 +12,15 @@ export const testSecrets = {
 
 export default defineConfig({
   test: {
-    // In CI a JSON report too, from which .ci/run prints its closing "N passed, N failed" line.
-    reporters: process.env.CI
-      ? ["default", ["json", { outputFile: "test-results/vitest.json" }]]
-      : ["default"],
+    // The terminal shows failures (with their logs) and a summary; every log line, passing tests' too, goes
+    // to test-results/vitest.log. In CI a JSON report too, from which .ci/run prints its closing
+    // "N passed, N failed" line.
+    silent: "passed-only",
+    reporters: [
+      "dot",
+      ["./test/setup/log-file-reporter.ts", { outputFile: "test-results/vitest.log" }],
+      ...(process.env.CI ? [["json", { outputFile: "test-results/vitest.json" }] as ["json", object]] : []),
+    ],
     projects: [
       {
         test: {

@@ -2,9 +2,10 @@
 // Starts the local stack (Redis + Upstash bridge, Postgres + Neon proxy, demo origin), then `wrangler dev`,
 // prints one ready line, and on Ctrl-C / SIGTERM stops every child it started.
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
+import { parse as parseToml } from "smol-toml";
 import { ensureDevVars, readDevVars } from "./stack/dev-vars.ts";
 import { envFileText } from "./stack/gateway-process.ts";
 import { type LocalStack, StackError, startLocalStack } from "./stack/local-stack.ts";
@@ -21,9 +22,23 @@ if (ensureDevVars(join(root, ".dev.vars.example"), join(root, ".dev.vars"))) {
   log("created .dev.vars with fresh random secrets (git-ignored)");
 }
 const devVars = { ...readDevVars(join(root, ".dev.vars")), ...definedOnly(process.env) };
+const origin = resolveOriginUrl();
+const originPort = process.env.ORIGIN_PORT ? Number(process.env.ORIGIN_PORT) : 8788;
 
+// Busy ports: one clear line, before anything is started (so nothing is left running).
 if (await isListening(host, port)) {
   console.error(`[dev] port ${port} is already in use; stop what runs there or set PORT=another`);
+  process.exit(1);
+}
+if (!origin.url && (await isListening(host, originPort))) {
+  console.error(
+    `[dev] port ${originPort} for the demo origin is already in use; stop what runs there, set ` +
+      "ORIGIN_PORT=another, or set ORIGIN_URL to your own API",
+  );
+  process.exit(1);
+}
+if (origin.url && !/^https?:\/\/[^/]/.test(origin.url)) {
+  console.error(`[dev] ORIGIN_URL from ${origin.source} is not an http(s) URL: ${origin.url}`);
   process.exit(1);
 }
 
@@ -54,7 +69,8 @@ try {
         ? { url: devVars.UPSTASH_REDIS_REST_URL, token: devVars.UPSTASH_REDIS_REST_TOKEN }
         : undefined,
     databaseUrl: devVars.DATABASE_URL,
-    originPort: process.env.ORIGIN_PORT ? Number(process.env.ORIGIN_PORT) : 8788,
+    originPort,
+    originUrl: origin.url,
     stripeApiBase: devVars.STRIPE_API_BASE,
     // Like `stripe listen --forward-to`: the stand-in's Checkout and billing-portal pages send signed events here.
     stripeStandin: {
@@ -121,7 +137,8 @@ wrangler.on("exit", (code) => {
 
 await waitForHealth(`http://${host}:${port}/health`);
 console.log(
-  `[dev] ready: gateway http://${host}:${port} (docs /docs, health /health) | demo origin ${stack.origin.url} | ` +
+  `[dev] ready: gateway http://${host}:${port} (docs /docs, portal /portal, health /health) | ` +
+    `${stack.origin.demo ? "demo origin" : `origin (ORIGIN_URL from ${origin.source})`} ${stack.origin.url} | ` +
     `mail outbox ${stack.mail.outboxUrl} | redis ${stack.bridge ? `bridge ${stack.bridge.url}` : "Upstash"} | postgres ${stack.postgres.embedded ? "embedded" : "DATABASE_URL"} | ` +
     `stripe ${stack.stripe ? `stand-in ${stack.stripe.url}` : stack.workerVars.STRIPE_API_BASE} | Ctrl-C stops all`,
 );
@@ -160,4 +177,20 @@ async function stopProcessGroup(child: ChildProcess): Promise<void> {
 
 function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => !!entry[1]));
+}
+
+/**
+ * The owner's API, if one is set: ORIGIN_URL from the environment, else `.dev.vars`, else wrangler.toml's
+ * [vars] (wrangler's own precedence for the last two). None set (empty): the demo origin is started.
+ */
+function resolveOriginUrl(): { url?: string; source: string } {
+  if (process.env.ORIGIN_URL) return { url: process.env.ORIGIN_URL, source: "the environment" };
+  const fromDevVars = readDevVars(join(root, ".dev.vars")).ORIGIN_URL;
+  if (fromDevVars) return { url: fromDevVars, source: ".dev.vars" };
+  const toml = parseToml(readFileSync(join(root, "wrangler.toml"), "utf8")) as {
+    vars?: Record<string, unknown>;
+  };
+  const fromToml = toml.vars?.ORIGIN_URL;
+  if (typeof fromToml === "string" && fromToml) return { url: fromToml, source: "wrangler.toml" };
+  return { source: "the demo origin" };
 }

@@ -1,6 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { secureHeaders } from "hono/secure-headers";
-import { createAdminRouter } from "./admin/admin.index";
+import { adminDocument, createAdminRouter } from "./admin/admin.index";
 import { createBillingAdminRouter } from "./billing/billing-admin.index";
 import { createStripeWebhookRouter } from "./billing/stripe-webhook.index";
 import { createDocsRouter } from "./docs/docs.index";
@@ -75,7 +75,7 @@ export function createApp() {
     type: "http",
     scheme: "bearer",
   });
-  admin.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "Gateway admin API", version: "1" } });
+  admin.get("/openapi.json", adminDocument(admin));
   app.route("/admin/v1", admin);
 
   // Developer portal (src/portal): server-rendered pages under /portal, their JSON API under /portal/api.

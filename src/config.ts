@@ -37,6 +37,13 @@ export interface Bindings {
   MAIL_SUPPORT_ADDRESS?: string;
   API_NAME?: string;
   PORTAL_REQUIRE_VERIFIED_EMAIL?: string;
+  // Branding of the developer portal (src/portal/pages): its name, logo, accent colour and support address.
+  PORTAL_NAME?: string;
+  PORTAL_LOGO_URL?: string;
+  PORTAL_ACCENT_COLOR?: string;
+  SUPPORT_EMAIL?: string;
+  // API reference (src/docs): the pinned @scalar/api-reference bundle, as Workers static assets ([assets]).
+  ASSETS?: Fetcher;
 }
 
 const commaList = z
@@ -107,6 +114,22 @@ const configSchema = z.object({
     .enum(["true", "false"])
     .default("true")
     .transform((value) => value === "true"),
+  // Portal branding: shown in every page's header, title and footer.
+  portalName: z.string().trim().min(1).max(60).default("Developer portal"),
+  /** An https URL or a path on this origin (the page's CSP admits the logo's origin for images only). */
+  portalLogoUrl: z
+    .string()
+    .regex(
+      /^(https:\/\/[^\s"'<>]+|\/[^\s"'<>]*)$/,
+      "PORTAL_LOGO_URL is an https URL or a path such as /logo.svg",
+    )
+    .optional(),
+  /** #rrggbb; links and buttons. Pick one with at least 4.5:1 contrast on white (WCAG AA). */
+  portalAccentColor: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, "PORTAL_ACCENT_COLOR is a colour like #1d4ed8")
+    .optional(),
+  supportEmail: z.email().optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -156,6 +179,10 @@ export function parseConfig(env: Bindings): Config {
     mailSupportAddress: blankToUndefined(env.MAIL_SUPPORT_ADDRESS),
     apiName: blankToUndefined(env.API_NAME),
     portalRequireVerifiedEmail: blankToUndefined(env.PORTAL_REQUIRE_VERIFIED_EMAIL),
+    portalName: blankToUndefined(env.PORTAL_NAME),
+    portalLogoUrl: blankToUndefined(env.PORTAL_LOGO_URL),
+    portalAccentColor: blankToUndefined(env.PORTAL_ACCENT_COLOR),
+    supportEmail: blankToUndefined(env.SUPPORT_EMAIL),
   });
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));

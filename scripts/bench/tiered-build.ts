@@ -19,7 +19,12 @@ export function prepareTieredProject(
   cpSync(join(root, "src"), join(dir, "src"), { recursive: true });
   // The copy sits inside the project, so bundling still resolves the project's node_modules.
   const config = join(dir, "wrangler.toml");
-  writeFileSync(config, readFileSync(join(root, "wrangler.toml"), "utf8"));
+  // [assets] directory is relative to the config: point the copy at the project's own (the reference's bundle).
+  const toml = readFileSync(join(root, "wrangler.toml"), "utf8").replace(
+    /^directory = "([^"]+)"$/m,
+    (_, directory: string) => `directory = ${JSON.stringify(join(root, directory))}`,
+  );
+  writeFileSync(config, toml);
 
   const extra = Array.from(
     { length: tierCount - tierIds.length },

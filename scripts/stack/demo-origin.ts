@@ -120,7 +120,7 @@ export interface DemoOrigin {
 export async function startDemoOrigin(opts: { host?: string; port?: number } = {}): Promise<DemoOrigin> {
   const app = createDemoOriginApp();
   const host = opts.host ?? "127.0.0.1";
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? 0 }, (info: AddressInfo) => {
       resolve({
         url: `http://${host}:${info.port}`,
@@ -132,5 +132,7 @@ export async function startDemoOrigin(opts: { host?: string; port?: number } = {
           }),
       });
     });
+    // A busy port: an error to report (EADDRINUSE), not an uncaught exception that leaves the stack running.
+    server.once("error", reject);
   });
 }

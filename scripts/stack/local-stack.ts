@@ -21,6 +21,8 @@ export interface LocalStackOptions {
   /** An existing Postgres (DATABASE_URL); without it an embedded one is started. */
   databaseUrl?: string;
   originPort?: number;
+  /** The owner's own API (ORIGIN_URL): proxied to as it is, and no demo origin is started. */
+  originUrl?: string;
   /** Billing: a real Stripe API base (https://api.stripe.com) instead of the local stand-in. */
   stripeApiBase?: string;
   /** Billing: the stand-in's port (default: a free one) and where it sends signed webhook events (dev). */
@@ -37,7 +39,8 @@ export interface LocalStack {
   bridge?: UpstashBridge;
   proxy: NeonWsProxy;
   postgres: { url: string; embedded?: EmbeddedPostgres };
-  origin: DemoOrigin;
+  /** The origin the worker proxies to: the demo origin, or the owner's API (`demo` false, nothing to close). */
+  origin: DemoOrigin & { demo: boolean };
   /** Billing: the local Stripe API stand-in, unless `stripeApiBase` was given. */
   stripe?: StripeStandin;
   /** Mail: the local stand-in of Resend's API, with its outbox page. */
@@ -63,7 +66,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     const target = new URL(postgres.url);
     const proxy = await startNeonWsProxy({ allowedTargets: [`${target.hostname}:${target.port || "5432"}`] });
     stops.push(() => proxy.close());
-    const origin = await startDemoOrigin({ port: opts.originPort ?? 0 });
+    const origin = opts.originUrl ? ownOrigin(opts.originUrl) : await startDemo(opts.originPort ?? 0);
     stops.push(() => origin.close());
     // Billing: Stripe's API cannot be reached offline (or from the tests); the stand-in answers in its place.
     // Its state persists in the state folder (`.local/` for dev, a temporary one for tests).
@@ -99,6 +102,27 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     };
   } catch (error) {
     await close();
+    throw error;
+  }
+}
+
+/** The owner's API: nothing to start or stop. */
+function ownOrigin(url: string): LocalStack["origin"] {
+  const parsed = new URL(url);
+  const port = Number(parsed.port) || (parsed.protocol === "https:" ? 443 : 80);
+  return { url: url.replace(/\/$/, ""), port, demo: false, close: async () => {} };
+}
+
+async function startDemo(port: number): Promise<LocalStack["origin"]> {
+  try {
+    return { ...(await startDemoOrigin({ port })), demo: true };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw new StackError(
+        `port ${port} for the demo origin is already in use; stop what runs there, set ORIGIN_PORT=another, ` +
+          "or set ORIGIN_URL to your own API",
+      );
+    }
     throw error;
   }
 }

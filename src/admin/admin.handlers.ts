@@ -7,15 +7,18 @@ import { createKey, listKeys, revokeKey, rotateKey } from "../keys/key-service";
 import type { KeyServiceDeps } from "../keys/service-deps";
 import type { AppEnv } from "../lib/context";
 import { ApiError } from "../lib/errors";
+import { quotaUse } from "../portal/services/portal-usage";
 import { redisFor } from "../store/redis";
 import { lastUsedTimes } from "../usage/last-used";
 import { usageSeries } from "../usage/usage-service";
-import { presentAccount, presentAuditEvent, presentKey } from "./admin.presenters";
+import { listAccounts } from "./account-list";
+import { presentAccount, presentAuditEvent, presentKey, presentSubscription } from "./admin.presenters";
 import type {
   createAccountRoute,
   createKeyRoute,
   eventsRoute,
   getAccountRoute,
+  listAccountsRoute,
   listKeysRoute,
   revokeKeyRoute,
   rotateKeyRoute,
@@ -40,9 +43,33 @@ export const createAccountHandler: RouteHandler<typeof createAccountRoute, AppEn
   return c.json(presentAccount(account), 201);
 };
 
+export const listAccountsHandler: RouteHandler<typeof listAccountsRoute, AppEnv> = async (c) => {
+  const page = await listAccounts(services(c).db, c.req.valid("query"));
+  return c.json({ accounts: page.accounts.map(presentAccount), nextCursor: page.nextCursor }, 200);
+};
+
+/** The account, its keys, this month's quota use (live, from Redis) and its Stripe subscription. */
 export const getAccountHandler: RouteHandler<typeof getAccountRoute, AppEnv> = async (c) => {
-  const account = await getAccount(services(c), c.req.valid("param").id);
-  return c.json(presentAccount(account), 200);
+  const deps = services(c);
+  const account = await getAccount(deps, c.req.valid("param").id);
+  const keys = await listKeys(deps, account.id);
+  // Redis down: the account still reads, with usage and last-used times unknown.
+  const [lastUsed, usage] = await Promise.all([
+    lastUsedTimes(
+      deps.redis,
+      keys.map((key) => key.id),
+    ).catch(() => new Map<string, number>()),
+    quotaUse(deps.redis, account.id, account.tier, Date.now()).catch(() => null),
+  ]);
+  return c.json(
+    {
+      ...presentAccount(account),
+      keys: keys.map((key) => presentKey(key, { lastUsedAt: lastUsed.get(key.id) })),
+      usage,
+      subscription: presentSubscription(account),
+    },
+    200,
+  );
 };
 
 export const updateAccountHandler: RouteHandler<typeof updateAccountRoute, AppEnv> = async (c) => {

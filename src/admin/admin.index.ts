@@ -1,10 +1,12 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../lib/context";
+import { documentHandler } from "../lib/openapi";
 import {
   createAccountHandler,
   createKeyHandler,
   eventsHandler,
   getAccountHandler,
+  listAccountsHandler,
   listKeysHandler,
   revokeKeyHandler,
   rotateKeyHandler,
@@ -16,6 +18,7 @@ import {
   createKeyRoute,
   eventsRoute,
   getAccountRoute,
+  listAccountsRoute,
   listKeysRoute,
   revokeKeyRoute,
   rotateKeyRoute,
@@ -33,6 +36,7 @@ export function createAdminRouter(defaultHook: ConstructorParameters<typeof Open
   return (
     router
       .openapi(createAccountRoute, createAccountHandler)
+      .openapi(listAccountsRoute, listAccountsHandler)
       .openapi(getAccountRoute, getAccountHandler)
       .openapi(updateAccountRoute, updateAccountHandler)
       .openapi(createKeyRoute, createKeyHandler)
@@ -43,5 +47,27 @@ export function createAdminRouter(defaultHook: ConstructorParameters<typeof Open
       .openapi(eventsRoute, eventsHandler)
       // Portal accounts: invite an address to the developer portal.
       .openapi(inviteRoute, inviteHandler)
+  );
+}
+
+/** GET /admin/v1/openapi.json: the admin API's document (behind the admin token like every admin route). */
+export function adminDocument(admin: OpenAPIHono<AppEnv>) {
+  return documentHandler(
+    admin as never,
+    {
+      openapi: "3.1.0",
+      info: {
+        title: "Gateway admin API",
+        version: "1",
+        description:
+          "Accounts, keys, usage and billing of the gateway, for its owner. Every route needs `Authorization: Bearer <ADMIN_TOKEN>`.",
+      },
+      servers: [{ url: "/admin/v1", description: "This gateway" }],
+      security: [{ adminToken: [] }],
+    },
+    {
+      Admin: "Accounts and their API keys, usage and audit log",
+      Billing: "Stripe Checkout and billing-portal sessions for an account",
+    },
   );
 }

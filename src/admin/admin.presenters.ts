@@ -15,6 +15,17 @@ export function presentAccount(account: Account) {
   };
 }
 
+/** The account's Stripe subscription as the gateway last learnt it from Stripe's webhooks. */
+export function presentSubscription(account: Account) {
+  return {
+    status: account.subscriptionStatus,
+    subscribedTier: account.subscribedTier,
+    stripeCustomerId: account.stripeCustomerId,
+    stripeSubscriptionId: account.stripeSubscriptionId,
+    pastDueSince: iso(account.pastDueSince),
+  };
+}
+
 /**
  * A key as lists show it: status says "expired" once its expiry (or rotation overlap) has passed, before
  * the scheduled job has marked it; `lastUsedAt` may be fresher from Redis than the rolled-up column.

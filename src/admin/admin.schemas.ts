@@ -18,6 +18,39 @@ export const AccountSchema = z
   })
   .openapi("Account");
 
+export const AccountListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ description: "Page size (1-200)" }),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .openapi({ description: "Page cursor: the previous page's nextCursor" }),
+  email: z.string().trim().min(1).max(254).optional().openapi({
+    description: "Only accounts whose email starts with this (case-insensitive)",
+    example: "dev@",
+  }),
+  tier: TierSchema.optional(),
+  status: z
+    .string()
+    .regex(/^[a-z_]{1,32}$/, "a Stripe subscription status such as active or past_due, or none")
+    .optional()
+    .openapi({
+      description:
+        "Stripe subscription status (active, trialing, past_due, canceled, unpaid, incomplete...), or `none` for accounts without a subscription",
+      example: "past_due",
+    }),
+});
+
+export const AccountListSchema = z
+  .object({
+    accounts: z.array(AccountSchema),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({ description: "Pass as `cursor` for the next page; null on the last" }),
+  })
+  .openapi("AccountList");
+
 export const CreateAccountSchema = z
   .object({ email: z.email().max(254), tier: TierSchema.default("free") })
   .strict()
@@ -144,3 +177,32 @@ export const AuditEventSchema = z
 export const EventsSchema = z
   .object({ events: z.array(AuditEventSchema), nextBefore: z.number().int().nullable() })
   .openapi("AuditEvents");
+
+export const AccountDetailSchema = AccountSchema.extend({
+  keys: z
+    .array(ApiKeySchema)
+    .openapi({ description: "Every key of the account, newest first (never secrets)" }),
+  usage: z
+    .object({
+      month: z.string().openapi({ example: "2026-11" }),
+      used: z.number().int().openapi({ description: "Requests counted against this month's quota so far" }),
+      limit: z.number().int().openapi({ description: "The tier's monthly quota" }),
+      resetsAt: z.iso.datetime(),
+    })
+    .nullable()
+    .openapi({
+      description: "This month's quota use, live from the edge's counter; null if Redis did not answer",
+    }),
+  subscription: z
+    .object({
+      status: z
+        .string()
+        .nullable()
+        .openapi({ description: "Stripe's subscription status, null without one" }),
+      subscribedTier: z.string().nullable().openapi({ description: "The tier the subscription pays for" }),
+      stripeCustomerId: z.string().nullable(),
+      stripeSubscriptionId: z.string().nullable(),
+      pastDueSince: z.iso.datetime().nullable(),
+    })
+    .openapi("AccountSubscription"),
+}).openapi("AccountDetail");

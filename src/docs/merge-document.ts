@@ -1,5 +1,7 @@
 import type { Config } from "../config";
+import { completeDocument, gatewayHeaders, problemSchemaComponent } from "../lib/openapi";
 import { type Plan, plans } from "../plans/plans";
+import type { CodeSamples } from "./code-samples";
 import type { OpenApiDocument } from "./origin-document";
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -20,22 +22,22 @@ function problem(description: string, headers: string[] = []) {
   };
 }
 
-const rateLimitHeaders = {
-  RateLimit: {
-    description:
-      'Remaining requests and seconds to reset per policy, e.g. `"minute";r=41;t=23, "month";r=9958;t=86400`',
-    schema: { type: "string" },
-  },
-  "RateLimit-Policy": {
-    description: 'The limits of the key\'s tier, e.g. `"minute";q=60;w=60, "month";q=10000;w=2592000`',
-    schema: { type: "string" },
-  },
-  "Retry-After": {
-    description: "Whole seconds until a request would be admitted again",
-    schema: { type: "integer" },
-  },
-  "X-Request-Id": { description: "Quote it when asking for support", schema: { type: "string" } },
-};
+const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
+
+/** What the gateway adds to every answer it passes through from the origin. */
+function withGatewayHeaders(response: unknown): unknown {
+  if (!response || typeof response !== "object" || "$ref" in response) return response;
+  const headers = (response as { headers?: Record<string, unknown> }).headers ?? {};
+  return {
+    ...response,
+    headers: {
+      ...headers,
+      RateLimit: headerRef("RateLimit"),
+      "RateLimit-Policy": headerRef("RateLimit-Policy"),
+      "X-Request-Id": headerRef("X-Request-Id"),
+    },
+  };
+}
 
 function planTable(all: Record<string, Plan>): string {
   const rows = Object.entries(all).map(
@@ -51,6 +53,33 @@ function planTable(all: Record<string, Plan>): string {
   ].join("\n");
 }
 
+/** A documented path with `{params}` matches the sample's filled-in path. */
+function samplePathMatches(path: string, samples: CodeSamples): boolean {
+  const documented = path.split("/");
+  const filled = samples.operation.path.split("/");
+  return (
+    documented.length === filled.length &&
+    documented.every((segment, index) => /^\{[^}]+\}$/.test(segment) || segment === filled[index])
+  );
+}
+
+const codeSampleList = (samples: CodeSamples) => [
+  { lang: "curl", label: "curl", source: samples.curl },
+  { lang: "javascript", label: "JavaScript (fetch)", source: samples.javascript },
+  { lang: "python", label: "Python (requests)", source: samples.python },
+];
+
+/** The first call, in three languages, at the top of the reference. */
+function quickStart(samples: CodeSamples): string {
+  const { method, path } = samples.operation;
+  return [
+    `## Quick start\nGet a key in the [developer portal](/portal), then call \`${method} ${path}\` with it:`,
+    `\`\`\`shell\n${samples.curl}\n\`\`\``,
+    `\`\`\`javascript\n${samples.javascript}\n\`\`\``,
+    `\`\`\`python\n${samples.python}\n\`\`\``,
+  ].join("\n\n");
+}
+
 const isProxied = (path: string, prefixes: string[]) =>
   prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 
@@ -62,6 +91,7 @@ export function mergeDocuments(
   config: Config,
   gateway: OpenApiDocument,
   origin: OpenApiDocument | undefined,
+  samples?: CodeSamples,
 ): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [path, item] of Object.entries(origin?.paths ?? {})) {
@@ -70,18 +100,30 @@ export function mergeDocuments(
     for (const method of METHODS) {
       const operation = item[method] as Record<string, unknown> | undefined;
       if (!operation) continue;
-      const responses = { ...(operation.responses as Record<string, unknown> | undefined) };
+      const responses = Object.fromEntries(
+        Object.entries((operation.responses as Record<string, unknown> | undefined) ?? {}).map(
+          ([status, response]) => [status, withGatewayHeaders(response)],
+        ),
+      );
       for (const [status, name] of Object.entries(GATEWAY_ERRORS)) {
         responses[status] ??= { $ref: `#/components/responses/${name}` };
       }
-      operations[method] = { ...operation, security: [{ apiKey: [] }, { bearerKey: [] }], responses };
+      const isSample =
+        samples && method === samples.operation.method.toLowerCase() && samplePathMatches(path, samples);
+      operations[method] = {
+        ...operation,
+        security: [{ apiKey: [] }, { bearerKey: [] }],
+        responses,
+        // Scalar and Redoc show x-codeSamples in place of generated ones.
+        ...(isSample ? { "x-codeSamples": codeSampleList(samples) } : {}),
+      };
     }
     paths[path] = operations;
   }
   Object.assign(paths, gateway.paths ?? {});
 
   const originInfo = origin?.info ?? {};
-  return {
+  return completeDocument({
     openapi: "3.1.0",
     info: {
       ...originInfo,
@@ -89,6 +131,7 @@ export function mergeDocuments(
       version: (originInfo.version as string | undefined) ?? "1.0.0",
       description: [
         originInfo.description ?? "",
+        samples ? quickStart(samples) : "",
         "## Authentication\nSend your API key in the `X-API-Key` header (or `Authorization: Bearer <key>`). Keys in the URL are refused.",
         `## Plans and limits\n${planTable(plans)}\n\nEvery response carries \`RateLimit-Policy\` and \`RateLimit\` headers; a 429 carries \`Retry-After\`.`,
         "## Errors\nErrors are RFC 9457 `application/problem+json` with a `requestId`.",
@@ -101,7 +144,11 @@ export function mergeDocuments(
     paths,
     components: {
       ...(origin?.components ?? {}),
-      schemas: { ...(origin?.components?.schemas ?? {}), ...(gateway.components?.schemas ?? {}) },
+      schemas: {
+        ...(origin?.components?.schemas ?? {}),
+        ...(gateway.components?.schemas ?? {}),
+        Problem: problemSchemaComponent(),
+      },
       securitySchemes: {
         ...(origin?.components?.securitySchemes ?? {}),
         apiKey: {
@@ -112,10 +159,10 @@ export function mergeDocuments(
         },
         bearerKey: { type: "http", scheme: "bearer", description: "The same API key as a bearer token" },
       },
-      headers: { ...(origin?.components?.headers ?? {}), ...rateLimitHeaders },
+      headers: { ...(origin?.components?.headers ?? {}), ...gatewayHeaders },
       responses: {
         ...(origin?.components?.responses ?? {}),
-        GatewayUnauthorized: problem("No API key was sent", ["X-Request-Id"]),
+        GatewayUnauthorized: problem("No API key was sent", ["WWW-Authenticate", "X-Request-Id"]),
         GatewayInvalidKey: problem("The API key is unknown, revoked, expired or malformed", ["X-Request-Id"]),
         GatewayTooManyRequests: problem("Rate limit or monthly quota exceeded", [
           "Retry-After",
@@ -131,5 +178,5 @@ export function mergeDocuments(
         GatewayTimeout: problem("The origin did not answer in time", ["X-Request-Id"]),
       },
     },
-  };
+  });
 }

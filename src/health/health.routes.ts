@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { publicRoute } from "../lib/openapi";
 
 export const HealthSchema = z.object({ status: z.literal("ok") }).openapi("Health");
 
@@ -13,6 +14,8 @@ export const ReadinessSchema = z
   .openapi("Readiness");
 
 export const liveness = createRoute({
+  operationId: "liveness",
+  ...publicRoute,
   method: "get",
   path: "/health",
   tags: ["Gateway"],
@@ -23,6 +26,8 @@ export const liveness = createRoute({
 });
 
 export const readiness = createRoute({
+  operationId: "readiness",
+  ...publicRoute,
   method: "get",
   path: "/health/ready",
   tags: ["Gateway"],

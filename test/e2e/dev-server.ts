@@ -16,16 +16,17 @@ const root = join(import.meta.dirname, "..", "..");
 const READY_TIMEOUT_MS = 150_000;
 
 /**
- * `npm run dev` as a developer runs it (scripts/dev.ts: the local stack and `wrangler dev`), on free ports.
+ * `npm run dev` as a developer runs it (scripts/dev.ts: the local stack and `wrangler dev`), on free ports;
+ * `env` adds to its environment (e.g. ORIGIN_URL for an origin of the test's own).
  * Resolves on its "[dev] ready" line; stop() sends SIGTERM, on which dev.ts stops every child it started,
  * and waits for it to exit.
  */
-export async function startDevServer(): Promise<DevServer> {
+export async function startDevServer(env: Record<string, string> = {}): Promise<DevServer> {
   const port = await freePort();
   const originPort = await freePort();
   const child: ChildProcess = spawn(process.execPath, [join(root, "scripts", "dev.ts")], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), ORIGIN_PORT: String(originPort) },
+    env: { ...process.env, PORT: String(port), ORIGIN_PORT: String(originPort), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output: string[] = [];

@@ -87,7 +87,7 @@ describe("developer portal in Chromium", () => {
     firstKey = ((await page.locator("#new-key").textContent()) ?? "").trim();
     expect(firstKey).toMatch(/^gw_test_[0-9A-Za-z]{38}$/);
     expect((await page.locator("#curl-line").textContent())?.trim()).toBe(
-      `curl -H "X-API-Key: ${firstKey}" ${dev.url}/v1/hello`,
+      `curl '${dev.url}/v1/hello' \\\n  -H 'X-API-Key: ${firstKey}'`,
     );
     await shot("05-key-created");
 

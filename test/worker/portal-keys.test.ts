@@ -45,7 +45,8 @@ describe("portal keys: JSON API", () => {
     expect(created.key).toMatch(/^gw_test_[0-9A-Za-z]{38}$/);
     expect(created).toMatchObject({ name: "laptop", status: "active", start: created.key.slice(0, 12) });
     expect(Date.parse(created.expiresAt as string)).toBe(Date.parse(expiresAt));
-    expect(created.curl).toBe(`curl -H "X-API-Key: ${created.key}" http://gateway.test/v1/hello`);
+    // The first GET of the demo origin's own document, with the key filled in.
+    expect(created.curl).toBe(`curl 'http://gateway.test/v1/hello' \\\n  -H 'X-API-Key: ${created.key}'`);
     expect(created).not.toHaveProperty("accountId");
     // A call as clients make it; its last-used time is written after the response.
     expect((await gatewayWith({}, "/v1/hello", withKey(created.key), { background: "keep" })).status).toBe(
@@ -134,7 +135,11 @@ describe("portal keys: pages", () => {
     const key = /<code id="new-key">(gw_test_[0-9A-Za-z]{38})<\/code>/.exec(html)?.[1] as string;
     expect(key).toBeDefined();
     expect(html).toContain('data-copy="new-key"');
-    expect(html).toContain(`curl -H &quot;X-API-Key: ${key}&quot; http://gateway.test/v1/hello`);
+    expect(html).toContain(
+      `curl &#39;http://gateway.test/v1/hello&#39; \\\n  -H &#39;X-API-Key: ${key}&#39;`,
+    );
+    expect(html).toContain(`headers={&quot;X-API-Key&quot;: &quot;${key}&quot;}`);
+    expect(html).toContain(`fetch(&quot;http://gateway.test/v1/hello&quot;`);
     expect((await hello(key)).status).toBe(200);
 
     const list = await (await client.fetch("/portal/keys")).text();

@@ -1,4 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import { samplesFor } from "../../docs/code-samples";
 import { ApiError } from "../../lib/errors";
 import { csrfTokenFor } from "../auth/csrf-token";
 import { PORTAL_CHALLENGE } from "../auth/portal-session";
@@ -14,13 +15,7 @@ import {
 } from "../services/portal-auth";
 import { billingPortalUrl, billingSummary, checkoutUrl } from "../services/portal-billing";
 import { portalDeps } from "../services/portal-deps";
-import {
-  createPortalKey,
-  curlLine,
-  listPortalKeys,
-  revokePortalKey,
-  rotatePortalKey,
-} from "../services/portal-keys";
+import { createPortalKey, listPortalKeys, revokePortalKey, rotatePortalKey } from "../services/portal-keys";
 import { lastDays, portalUsage } from "../services/portal-usage";
 import { presentSession } from "./portal-api.presenters";
 import type {
@@ -88,7 +83,7 @@ export const createKeyHandler: RouteHandler<typeof createKeyRoute, PortalEnv> = 
     name: input.name,
     expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
   });
-  const curl = curlLine(new URL(c.req.url).origin, c.get("config").apiPrefixes[0] as string, issued.key);
+  const { curl } = await samplesFor(c.get("config"), c.get("log"), new URL(c.req.url).origin, issued.key);
   return c.json({ ...issued.record, key: issued.key, curl }, 201);
 };
 
@@ -98,7 +93,7 @@ export const rotateKeyHandler: RouteHandler<typeof rotateKeyRoute, PortalEnv> = 
     c.req.valid("param").id,
     c.req.valid("json")?.overlapHours,
   );
-  const curl = curlLine(new URL(c.req.url).origin, c.get("config").apiPrefixes[0] as string, rotated.key);
+  const { curl } = await samplesFor(c.get("config"), c.get("log"), new URL(c.req.url).origin, rotated.key);
   return c.json({ ...rotated.record, key: rotated.key, curl, previous: rotated.previous }, 201);
 };
 

@@ -1,4 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { documentHandler } from "../../lib/openapi";
 import { PRESESSION_COOKIE_NAME, SESSION_COOKIE_NAME } from "../auth/session-cookie";
 import type { PortalEnv } from "../portal-env";
 import {
@@ -71,16 +72,23 @@ export function createPortalApiRouter(defaultHook: ConstructorParameters<typeof 
     name: "X-CSRF-Token",
     description: "From GET /portal/api/csrf (signed out) or the login answer and GET /portal/api/session",
   });
-  router.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    servers: [{ url: "/portal/api" }],
-    info: {
-      title: "Developer portal API",
-      version: "1",
-      description:
-        "What the portal's pages do, for scripts: behind the portal's session cookie and a CSRF token.",
-    },
-  });
+  router.get(
+    "/openapi.json",
+    documentHandler(
+      router as never,
+      {
+        openapi: "3.1.0",
+        servers: [{ url: "/portal/api", description: "This gateway's developer portal" }],
+        info: {
+          title: "Developer portal API",
+          version: "1",
+          description:
+            "What the portal's pages do, for scripts: behind the portal's session cookie and a CSRF token.",
+        },
+      },
+      { Portal: "Sign-up and sessions, your API keys, usage and billing" },
+    ),
+  );
   return (
     router
       .openapi(csrfRoute, csrfHandler)

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import { problemResponses } from "../../lib/openapi";
+import { problemResponses, publicRoute } from "../../lib/openapi";
 import { requireSession, verifyCsrf } from "../auth/portal-session";
 import { requireVerifiedEmail } from "../auth/require-verified";
 import {
@@ -36,25 +36,34 @@ const sessionAndToken = [{ portalSession: [], csrfToken: [] }];
 const presessionAndToken = [{ portalPresession: [], csrfToken: [] }];
 const tags = ["Portal"];
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
-const body = <T>(schema: T) => ({ body: { required: true, ...json(schema) } });
+/** A JSON request body with an example (what tools and the reference's "Try it" start from). */
+const body = <T>(schema: T, example: unknown) => ({
+  body: { required: true, content: { "application/json": { schema, example } } },
+});
+const optionalBody = <T>(schema: T, example: unknown) => ({
+  body: { required: false, content: { "application/json": { schema, example } } },
+});
 
 export const csrfRoute = createRoute({
+  operationId: "csrf",
   method: "get",
   path: "/csrf",
   tags,
+  ...publicRoute,
   summary: "A CSRF token for sign-up and login (sets the presession cookie it is bound to)",
   middleware: anonymous,
   responses: { 200: { description: "The token", ...json(CsrfSchema) } },
 });
 
 export const signUpRoute = createRoute({
+  operationId: "signUp",
   method: "post",
   path: "/signup",
   tags,
   security: presessionAndToken,
   summary: "Create a free account; the same answer whether or not the email was free",
   middleware: anonymous,
-  request: body(SignUpSchema),
+  request: body(SignUpSchema, { email: "dev@example.com", password: "correct horse battery staple" }),
   responses: {
     202: { description: "Accepted: log in next", ...json(SignUpAnswerSchema) },
     ...problemResponses(400, 403, 429),
@@ -62,13 +71,14 @@ export const signUpRoute = createRoute({
 });
 
 export const loginRoute = createRoute({
+  operationId: "login",
   method: "post",
   path: "/login",
   tags,
   security: presessionAndToken,
   summary: "Log in: sets the session cookie and returns the CSRF token bound to it",
   middleware: anonymous,
-  request: body(LoginSchema),
+  request: body(LoginSchema, { email: "dev@example.com", password: "correct horse battery staple" }),
   responses: {
     200: { description: "Signed in", ...json(SessionSchema) },
     ...problemResponses(400, 401, 403, 429),
@@ -76,6 +86,7 @@ export const loginRoute = createRoute({
 });
 
 export const logoutRoute = createRoute({
+  operationId: "logout",
   method: "post",
   path: "/logout",
   tags,
@@ -86,6 +97,7 @@ export const logoutRoute = createRoute({
 });
 
 export const sessionRoute = createRoute({
+  operationId: "session",
   method: "get",
   path: "/session",
   tags,
@@ -96,6 +108,7 @@ export const sessionRoute = createRoute({
 });
 
 export const listKeysRoute = createRoute({
+  operationId: "listKeys",
   method: "get",
   path: "/keys",
   tags,
@@ -109,13 +122,14 @@ export const listKeysRoute = createRoute({
 });
 
 export const createKeyRoute = createRoute({
+  operationId: "createKey",
   method: "post",
   path: "/keys",
   tags,
   security: sessionAndToken,
   summary: "Create a key (the key itself is in this response only)",
   middleware: signedInVerified,
-  request: body(CreatePortalKeySchema),
+  request: body(CreatePortalKeySchema, { name: "laptop" }),
   responses: {
     201: { description: "The new key", ...json(CreatedPortalKeySchema) },
     ...problemResponses(400, 401, 403, 409),
@@ -123,13 +137,14 @@ export const createKeyRoute = createRoute({
 });
 
 export const rotateKeyRoute = createRoute({
+  operationId: "rotateKey",
   method: "post",
   path: "/keys/{id}/rotate",
   tags,
   security: sessionAndToken,
   summary: "Rotate a key: a successor now, the old key working until the overlap ends",
   middleware: signedIn,
-  request: { params: KeyIdParam, body: { required: false, ...json(RotatePortalKeySchema) } },
+  request: { params: KeyIdParam, ...optionalBody(RotatePortalKeySchema, { overlapHours: 24 }) },
   responses: {
     201: { description: "The successor (shown once) and the old key", ...json(RotatedPortalKeySchema) },
     ...problemResponses(400, 401, 403, 404, 409),
@@ -137,6 +152,7 @@ export const rotateKeyRoute = createRoute({
 });
 
 export const revokeKeyRoute = createRoute({
+  operationId: "revokeKey",
   method: "delete",
   path: "/keys/{id}",
   tags,
@@ -148,6 +164,7 @@ export const revokeKeyRoute = createRoute({
 });
 
 export const usageRoute = createRoute({
+  operationId: "usage",
   method: "get",
   path: "/usage",
   tags,
@@ -162,6 +179,7 @@ export const usageRoute = createRoute({
 });
 
 export const billingRoute = createRoute({
+  operationId: "billing",
   method: "get",
   path: "/billing",
   tags,
@@ -172,13 +190,14 @@ export const billingRoute = createRoute({
 });
 
 export const checkoutRoute = createRoute({
+  operationId: "checkout",
   method: "post",
   path: "/billing/checkout",
   tags,
   security: sessionAndToken,
   summary: "Start Stripe Checkout for a tier (the tier changes once Stripe confirms payment)",
   middleware: signedInVerified,
-  request: body(CheckoutSchema),
+  request: body(CheckoutSchema, { tier: "pro" }),
   responses: {
     201: { description: "Send the browser to `url`", ...json(RedirectSchema) },
     ...problemResponses(400, 401, 403, 409, 502, 503),
@@ -186,6 +205,7 @@ export const checkoutRoute = createRoute({
 });
 
 export const billingPortalRoute = createRoute({
+  operationId: "billingPortal",
   method: "post",
   path: "/billing/portal",
   tags,

@@ -2,12 +2,28 @@ import { raw } from "hono/html";
 import type { Child, FC } from "hono/jsx";
 import { PORTAL_CSS } from "./styles";
 
-/** What every page needs from its request: the CSP nonce, who is signed in, and their CSRF token. */
+/** The owner's branding (wrangler.toml [vars]: PORTAL_NAME, PORTAL_LOGO_URL, PORTAL_ACCENT_COLOR, SUPPORT_EMAIL). */
+export interface Brand {
+  name: string;
+  logoUrl?: string;
+  /** #rrggbb, already validated by the config. */
+  accentColor?: string;
+  supportEmail?: string;
+}
+
+const DEFAULT_BRAND: Brand = { name: "Developer portal" };
+
+/** What every page needs from its request: the CSP nonce, who is signed in, their CSRF token, the branding. */
 export interface PageContext {
   nonce: string;
   csrfToken: string;
   user?: { email: string };
+  brand?: Brand;
 }
+
+/** The accent colour over the stylesheet's default (links, buttons, the current page). */
+const brandCss = (brand: Brand) =>
+  brand.accentColor ? `:root{--brand:${brand.accentColor};--brand-dark:${brand.accentColor}}` : "";
 
 export type Section = "home" | "keys" | "usage" | "billing" | "docs" | "login" | "signup" | "settings";
 
@@ -44,92 +60,102 @@ export const Layout: FC<{
   current: Section;
   withScript?: boolean;
   children: Child;
-}> = ({ page, title, current, withScript, children }) => (
-  <>
-    {raw("<!doctype html>")}
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="same-origin" />
-        <title>{`${title} · Developer portal`}</title>
-        <style nonce={page.nonce}>{raw(PORTAL_CSS)}</style>
-      </head>
-      <body>
-        <a class="skip" href="#main">
-          Skip to content
-        </a>
-        <header class="site">
-          <div class="bar">
-            <a class="brand" href="/portal">
-              Developer portal
-            </a>
-            <nav aria-label="Portal">
-              <ul>
-                {page.user ? (
+}> = ({ page, title, current, withScript, children }) => {
+  const brand = page.brand ?? DEFAULT_BRAND;
+  return (
+    <>
+      {raw("<!doctype html>")}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="referrer" content="same-origin" />
+          <title>{`${title} · ${brand.name}`}</title>
+          <style nonce={page.nonce}>{raw(PORTAL_CSS + brandCss(brand))}</style>
+        </head>
+        <body>
+          <a class="skip" href="#main">
+            Skip to content
+          </a>
+          <header class="site">
+            <div class="bar">
+              <a class="brand" href="/portal">
+                {brand.logoUrl ? <img class="logo" src={brand.logoUrl} alt="" height={28} /> : null}
+                {brand.name}
+              </a>
+              <nav aria-label="Portal">
+                <ul>
+                  {page.user ? (
+                    <>
+                      <NavLink href="/portal/keys" id="keys" current={current}>
+                        Keys
+                      </NavLink>
+                      <NavLink href="/portal/usage" id="usage" current={current}>
+                        Usage
+                      </NavLink>
+                      <NavLink href="/portal/billing" id="billing" current={current}>
+                        Billing
+                      </NavLink>
+                      <NavLink href="/portal/docs" id="docs" current={current}>
+                        Docs
+                      </NavLink>
+                    </>
+                  ) : (
+                    <>
+                      <NavLink href="/portal" id="home" current={current}>
+                        Home
+                      </NavLink>
+                      <li>
+                        <a href="/docs">Docs</a>
+                      </li>
+                      <NavLink href="/portal/login" id="login" current={current}>
+                        Log in
+                      </NavLink>
+                      <NavLink href="/portal/signup" id="signup" current={current}>
+                        Sign up
+                      </NavLink>
+                    </>
+                  )}
+                </ul>
+              </nav>
+              {page.user ? (
+                <div class="who">
+                  <a href="/portal/settings" title="Account settings">
+                    {page.user.email}
+                  </a>
+                  <form class="inline" method="post" action="/portal/logout">
+                    <CsrfField token={page.csrfToken} />
+                    <button type="submit" class="link">
+                      Log out
+                    </button>
+                  </form>
+                </div>
+              ) : null}
+            </div>
+          </header>
+          <main id="main" tabindex={-1}>
+            {children}
+          </main>
+          <footer class="site">
+            <div class="bar">
+              <span>
+                API reference: <a href="/docs">/docs</a> · Portal API:{" "}
+                <a href="/portal/api/openapi.json">/portal/api/openapi.json</a>
+                {brand.supportEmail ? (
                   <>
-                    <NavLink href="/portal/keys" id="keys" current={current}>
-                      Keys
-                    </NavLink>
-                    <NavLink href="/portal/usage" id="usage" current={current}>
-                      Usage
-                    </NavLink>
-                    <NavLink href="/portal/billing" id="billing" current={current}>
-                      Billing
-                    </NavLink>
-                    <NavLink href="/portal/docs" id="docs" current={current}>
-                      Docs
-                    </NavLink>
+                    {" "}
+                    · Support: <a href={`mailto:${brand.supportEmail}`}>{brand.supportEmail}</a>
                   </>
-                ) : (
-                  <>
-                    <NavLink href="/portal" id="home" current={current}>
-                      Home
-                    </NavLink>
-                    <li>
-                      <a href="/docs">Docs</a>
-                    </li>
-                    <NavLink href="/portal/login" id="login" current={current}>
-                      Log in
-                    </NavLink>
-                    <NavLink href="/portal/signup" id="signup" current={current}>
-                      Sign up
-                    </NavLink>
-                  </>
-                )}
-              </ul>
-            </nav>
-            {page.user ? (
-              <div class="who">
-                <a href="/portal/settings" title="Account settings">
-                  {page.user.email}
-                </a>
-                <form class="inline" method="post" action="/portal/logout">
-                  <CsrfField token={page.csrfToken} />
-                  <button type="submit" class="link">
-                    Log out
-                  </button>
-                </form>
-              </div>
-            ) : null}
-          </div>
-        </header>
-        <main id="main" tabindex={-1}>
-          {children}
-        </main>
-        <footer class="site">
-          <div class="bar">
-            <span>
-              API reference: <a href="/docs">/docs</a> · Portal API:{" "}
-              <a href="/portal/api/openapi.json">/portal/api/openapi.json</a>
-            </span>
-          </div>
-        </footer>
-        {withScript ? <script nonce={page.nonce}>{raw(COPY_SCRIPT)}</script> : null}
-      </body>
-    </html>
-  </>
-);
+                ) : null}
+              </span>
+            </div>
+          </footer>
+          {withScript ? <script nonce={page.nonce}>{raw(COPY_SCRIPT)}</script> : null}
+        </body>
+      </html>
+    </>
+  );
+};
 
 /** A green confirmation (role=status: announced without stealing focus). */
 export const Notice: FC<{ text?: string }> = ({ text }) =>

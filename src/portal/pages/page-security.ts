@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { NONCE, secureHeaders } from "hono/secure-headers";
+import { REFERENCE_CSP_HEADER } from "../../docs/reference-page";
 import type { PortalEnv } from "../portal-env";
 import { billingRedirectOrigins } from "../services/portal-billing";
 
@@ -7,15 +8,16 @@ import { billingRedirectOrigins } from "../services/portal-billing";
  * Security headers and CSP for the portal's pages: nothing loads from anywhere but this origin; the one inline
  * stylesheet and script carry a per-response nonce; no framing; forms post only here, or are redirected to
  * Stripe's Checkout and billing portal (Chromium applies form-action to a form's redirects as well).
- * The API reference page loads Scalar from its CDN, as /docs does, so it has a policy of its own.
+ * The API reference page with a developer's key runs the reference's scripts (served by this worker, as at
+ * /docs), so it has /docs's policy: still nothing from any other origin, and no inline script.
  */
-function pagePolicy(formTargets: string[]) {
+function pagePolicy(formTargets: string[], imageOrigins: string[]) {
   return secureHeaders({
     contentSecurityPolicy: {
       defaultSrc: ["'none'"],
       styleSrc: [NONCE],
       scriptSrc: [NONCE],
-      imgSrc: ["'self'", "data:"],
+      imgSrc: ["'self'", "data:", ...imageOrigins],
       connectSrc: ["'self'"],
       formAction: ["'self'", ...formTargets],
       frameAncestors: ["'none'"],
@@ -25,33 +27,25 @@ function pagePolicy(formTargets: string[]) {
   });
 }
 
-const referencePolicy = secureHeaders({
-  contentSecurityPolicy: {
-    defaultSrc: ["'self'"],
-    scriptSrc: [NONCE, "https://cdn.jsdelivr.net"],
-    styleSrc: ["'self'", "'unsafe-inline'", "https://cdn.jsdelivr.net", "https://fonts.scalar.com"],
-    fontSrc: ["'self'", "data:", "https://fonts.scalar.com"],
-    imgSrc: ["'self'", "data:", "https:"],
-    connectSrc: ["'self'"],
-    formAction: ["'self'"],
-    frameAncestors: ["'none'"],
-    baseUri: ["'none'"],
-  },
-  // The page holds a key: never send its URL anywhere.
-  referrerPolicy: "no-referrer",
-});
-
 const policies = new Map<string, MiddlewareHandler>();
 
 export function pageSecurity(): MiddlewareHandler<PortalEnv> {
   return async function pageSecurityMiddleware(c, next) {
-    if (c.req.method === "POST" && c.req.path === "/portal/docs") return referencePolicy(c, next);
-    const base = c.get("config").stripeApiBase;
-    let policy = policies.get(base);
+    const { stripeApiBase, portalLogoUrl } = c.get("config");
+    // The owner's logo may live on their own site: its origin, for images only.
+    const logoOrigin = portalLogoUrl?.startsWith("https://") ? [new URL(portalLogoUrl).origin] : [];
+    const cacheKey = `${stripeApiBase} ${logoOrigin.join("")}`;
+    let policy = policies.get(cacheKey);
     if (!policy) {
-      policy = pagePolicy(billingRedirectOrigins(base));
-      policies.set(base, policy);
+      policy = pagePolicy(billingRedirectOrigins(stripeApiBase), logoOrigin);
+      policies.set(cacheKey, policy);
     }
-    return policy(c, next);
+    await policy(c, next);
+    // The one 200 of POST /portal/docs is the reference with the developer's key (its form errors are 400
+    // pages under the portal's own policy). It holds a key: never send its URL anywhere either.
+    if (c.req.method === "POST" && c.req.path === "/portal/docs" && c.res.status === 200) {
+      c.res.headers.set("Content-Security-Policy", REFERENCE_CSP_HEADER);
+      c.res.headers.set("Referrer-Policy", "no-referrer");
+    }
   };
 }

@@ -1,14 +1,15 @@
-import { Scalar } from "@scalar/hono-api-reference";
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import type { z } from "zod";
 import { apiKeys } from "../../db/schema/api-keys";
+import { samplesFor } from "../../docs/code-samples";
+import { referencePage } from "../../docs/reference-page";
 import { hashApiKey, ID_SHAPE, parseApiKey } from "../../keys/key-format";
 import { ROTATION_OVERLAP_HOURS } from "../../keys/key-service";
 import { ApiError } from "../../lib/errors";
 import { hasForbiddenCharacters } from "../../lib/text";
 import { plans } from "../../plans/plans";
-import { CheckoutSchema, LoginSchema, SignUpSchema } from "../api/portal-api.schemas";
+import { CheckoutSchema, LoginSchema, PASSWORD_LENGTH, SignUpSchema } from "../api/portal-api.schemas";
 import type { PortalEnv } from "../portal-env";
 import {
   attemptLogin,
@@ -22,7 +23,6 @@ import { billingPortalUrl, billingSummary, checkoutUrl } from "../services/porta
 import { portalDeps } from "../services/portal-deps";
 import {
   createPortalKey,
-  curlLine,
   findPortalKey,
   listPortalKeys,
   revokePortalKey,
@@ -53,14 +53,39 @@ async function formOf(c: PageContextT): Promise<Record<string, string>> {
   );
 }
 
-function fieldErrors<T extends string>(error: z.ZodError): Partial<Record<T, string>> {
+type FieldMessages<T extends string> = Record<T, (issue: z.core.$ZodIssue) => string>;
+
+/**
+ * One plain sentence per invalid field, saying what to enter (not the validator's wording, e.g. "Too small:
+ * expected string to have >=1 characters"); the first issue of each field wins.
+ */
+function fieldErrors<T extends string>(
+  error: z.ZodError,
+  messages: FieldMessages<T>,
+): Partial<Record<T, string>> {
   const errors: Partial<Record<T, string>> = {};
   for (const issue of error.issues) {
     const field = String(issue.path[0] ?? "") as T;
-    errors[field] ??= issue.message;
+    if (field in messages) errors[field] ??= messages[field](issue);
   }
   return errors;
 }
+
+const SIGN_UP_MESSAGES: FieldMessages<"email" | "password"> = {
+  email: () => "Enter your email address, like name@example.com.",
+  password: (issue) =>
+    issue.code === "too_big"
+      ? `Use at most ${PASSWORD_LENGTH.max} characters for your password.`
+      : `Choose a password of at least ${PASSWORD_LENGTH.min} characters.`,
+};
+
+const LOGIN_MESSAGES: FieldMessages<"email" | "password"> = {
+  email: () => "Enter the email address you signed up with, like name@example.com.",
+  password: (issue) =>
+    issue.code === "too_big"
+      ? `Passwords here are at most ${PASSWORD_LENGTH.max} characters.`
+      : "Enter your password.",
+};
 
 const tooManyText = (seconds: number) =>
   `Too many attempts. Try again in ${Math.max(1, Math.ceil(seconds / 60))} minute${seconds > 60 ? "s" : ""}.`;
@@ -84,7 +109,10 @@ export async function signUpSubmit(c: PageContextT) {
   const form = await formOf(c);
   const parsed = SignUpSchema.safeParse({ email: form.email?.trim(), password: form.password });
   if (!parsed.success) {
-    const state: AuthFormState = { email: form.email, fieldErrors: fieldErrors(parsed.error) };
+    const state: AuthFormState = {
+      email: form.email,
+      fieldErrors: fieldErrors(parsed.error, SIGN_UP_MESSAGES),
+    };
     return c.html(<SignUpPage page={await pageContext(c)} state={state} />, 400);
   }
   const result = await attemptSignUp(c, parsed.data);
@@ -106,7 +134,10 @@ export async function loginSubmit(c: PageContextT) {
   const form = await formOf(c);
   const parsed = LoginSchema.safeParse({ email: form.email?.trim(), password: form.password });
   if (!parsed.success) {
-    const state: AuthFormState = { email: form.email, fieldErrors: fieldErrors(parsed.error) };
+    const state: AuthFormState = {
+      email: form.email,
+      fieldErrors: fieldErrors(parsed.error, LOGIN_MESSAGES),
+    };
     return c.html(<LoginPage page={await pageContext(c)} state={state} />, 400);
   }
   const result = await attemptLogin(c, parsed.data);
@@ -175,14 +206,14 @@ export async function createKeySubmit(c: PageContextT) {
       return renderKeys(c, { ...state, error: error.detail }, 409);
     throw error;
   }
-  const curl = curlLine(new URL(c.req.url).origin, apiPrefix(c), issued.key);
+  const samples = await samplesFor(c.get("config"), c.get("log"), new URL(c.req.url).origin, issued.key);
   return c.html(
     <KeySecretPage
       page={await pageContext(c)}
       heading="Your new key"
       record={issued.record}
       secret={issued.key}
-      curl={curl}
+      samples={samples}
     />,
     201,
   );
@@ -222,14 +253,14 @@ export async function rotateSubmit(c: PageContextT) {
     });
   }
   const rotated = await rotatePortalKey(portalDeps(c), keyIdOf(c), overlapHours);
-  const curl = curlLine(new URL(c.req.url).origin, apiPrefix(c), rotated.key);
+  const samples = await samplesFor(c.get("config"), c.get("log"), new URL(c.req.url).origin, rotated.key);
   return c.html(
     <KeySecretPage
       page={await pageContext(c)}
       heading="Your rotated key"
       record={rotated.record}
       secret={rotated.key}
-      curl={curl}
+      samples={samples}
       previous={rotated.previous}
     />,
     201,
@@ -292,9 +323,10 @@ async function isOwnActiveKey(c: PageContextT, key: string): Promise<boolean> {
 }
 
 /**
- * The API reference (Scalar, as at /docs) with the key ready in "Try it". The key is in this response only:
- * a POST answered no-store (portalContext), never the edge-cached /docs. The key passed the format check, so
- * it is plain [A-Za-z0-9_] and cannot break out of the inline script Scalar's config is written into.
+ * The API reference (as at /docs) with the key ready in "Try it". The key is in this response only: a POST
+ * answered no-store (portalContext), never the edge-cached /docs; it sits in a JSON data block (escaped, and
+ * a key that passed the format check is plain [A-Za-z0-9_] anyway). The page's CSP lets nothing but this
+ * origin be reached, so the key cannot be sent anywhere else.
  */
 export async function docsWithKey(c: PageContextT) {
   const key = ((await formOf(c)).key ?? "").trim();
@@ -304,14 +336,10 @@ export async function docsWithKey(c: PageContextT) {
       400,
     );
   }
-  const reference = Scalar({
-    url: "/openapi.json",
-    pageTitle: "API reference",
-    hideClientButton: false,
-    authentication: { preferredSecurityScheme: "apiKey", securitySchemes: { apiKey: { value: key } } },
-  });
-  const response = (await reference(c as unknown as Context, async () => {})) as Response;
-  const nonce = c.get("secureHeadersNonce") as string;
-  const html = (await response.text()).replaceAll("<script", `<script nonce="${nonce}"`);
-  return c.html(html);
+  return c.html(referencePage({ title: "API reference", apiKey: key }));
+}
+
+/** Any other /portal path: a 404 page (the JSON API under /portal/api keeps answering problem+json). */
+export function pageNotFound(c: PageContextT): never {
+  throw new ApiError("not_found", { detail: `No page at ${new URL(c.req.url).pathname}.` });
 }

@@ -31,6 +31,7 @@ import {
   loginSubmit,
   logoutSubmit,
   manageBillingSubmit,
+  pageNotFound,
   revokeConfirmPage,
   revokeSubmit,
   rotateConfirmPage,
@@ -39,6 +40,8 @@ import {
   signUpSubmit,
   usagePage,
 } from "./portal-pages.handlers";
+
+const isApiPath = (path: string) => path === "/portal/api" || path.startsWith("/portal/api/");
 
 /**
  * The portal's HTML pages, mounted at /portal. Signed-in pages redirect to the login page without a session;
@@ -87,5 +90,7 @@ export function createPortalPagesRouter() {
       .post("/settings/verification", ...signedIn, resendSubmit)
       .post("/settings/email", ...signedIn, changeEmailSubmit)
       .post("/settings/password", ...signedIn, changePasswordSubmit)
+      // Last: any other /portal/* path is an HTML 404 (the JSON API keeps its problem+json).
+      .all("*", (c, next) => (isApiPath(c.req.path) ? next() : pageNotFound(c)))
   );
 }

@@ -71,4 +71,27 @@ details{margin-top:1rem}summary{cursor:pointer;color:var(--brand)}
 .card{border:1px solid var(--line);border-radius:.5rem;padding:1rem 1.25rem}
 .card h2{margin-top:0}
 @media (max-width:40rem){h1{font-size:1.45rem}.who{margin-left:0}}
+code,.who span{overflow-wrap:anywhere}
+/* An absolutely positioned .sr-only label escapes an overflow box that is not positioned itself: in a wide
+   table it landed beyond the screen's edge and made the whole page scroll sideways. */
+.table-wrap{position:relative}
+.brand{display:inline-flex;align-items:center;gap:.5rem}.brand .logo{height:1.75rem;width:auto}
+details+.row,details+form{margin-top:1.25rem}
+.secret>code{min-width:0;max-width:100%}
+/* Phones: a table of class cards-on-phone becomes one card per row, each cell labelled by its data-label, so
+   nothing (like a row's Rotate and Revoke) sits beyond the screen's edge and the page never scrolls sideways. */
+@media (max-width:40rem){
+.secret pre{flex-basis:100%;min-width:0}
+.table-wrap:has(.cards-on-phone){overflow-x:visible}
+.cards-on-phone,.cards-on-phone tbody,.cards-on-phone tr,.cards-on-phone th,.cards-on-phone td{display:block;width:100%}
+.cards-on-phone thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.cards-on-phone tbody tr{padding:.5rem 0;border-bottom:1px solid var(--line)}
+.cards-on-phone tbody tr:last-child{border-bottom:0}
+.cards-on-phone th,.cards-on-phone td{border:0;padding:.2rem .75rem}
+.cards-on-phone tbody th[scope=row]{min-width:0;font-size:1.05rem}
+.cards-on-phone td[data-label]::before{content:attr(data-label) ": ";font-weight:600;color:var(--muted)}
+.cards-on-phone td[data-label=Actions]::before{content:none}
+.cards-on-phone td.num{text-align:left}
+.cards-on-phone .actions{gap:.5rem 1.25rem;padding:.25rem 0}
+}
 `;

@@ -59,8 +59,3 @@ export async function findPortalKey(deps: Deps, keyId: string): Promise<PortalKe
   if (!key) throw new ApiError("not_found", { detail: "No key with this id." });
   return key;
 }
-
-/** The ready-to-paste command that calls the API with a new key. */
-export function curlLine(origin: string, apiPrefix: string, key: string): string {
-  return `curl -H "X-API-Key: ${key}" ${origin}${apiPrefix}/hello`;
-}

@@ -20,6 +20,8 @@ const Field: FC<{
   minlength?: number;
   hint?: string;
   error?: string;
+  /** The first field with an error takes the focus, so the page opens where the fix is needed. */
+  autofocus?: boolean;
 }> = (props) => {
   const described = [props.hint ? `${props.id}-hint` : "", props.error ? `${props.id}-error` : ""]
     .filter(Boolean)
@@ -43,6 +45,7 @@ const Field: FC<{
         minlength={props.minlength}
         maxlength={props.id === "email" ? 254 : PASSWORD_LENGTH.max}
         required
+        autofocus={props.autofocus}
         aria-invalid={props.error ? "true" : undefined}
         aria-describedby={described || undefined}
       />
@@ -71,6 +74,7 @@ export const SignUpPage: FC<{ page: PageContext; state: AuthFormState }> = ({ pa
         autocomplete="email"
         value={state.email}
         error={state.fieldErrors?.email}
+        autofocus={!!state.fieldErrors?.email}
       />
       <Field
         id="password"
@@ -80,6 +84,7 @@ export const SignUpPage: FC<{ page: PageContext; state: AuthFormState }> = ({ pa
         minlength={PASSWORD_LENGTH.min}
         hint={`At least ${PASSWORD_LENGTH.min} characters. A passphrase of a few words is easy to remember.`}
         error={state.fieldErrors?.password}
+        autofocus={!state.fieldErrors?.email && !!state.fieldErrors?.password}
       />
       <div>
         <button type="submit">Create account</button>
@@ -102,6 +107,7 @@ export const LoginPage: FC<{ page: PageContext; state: AuthFormState }> = ({ pag
         autocomplete="username"
         value={state.email}
         error={state.fieldErrors?.email}
+        autofocus={!!state.fieldErrors?.email}
       />
       <Field
         id="password"
@@ -109,6 +115,7 @@ export const LoginPage: FC<{ page: PageContext; state: AuthFormState }> = ({ pag
         type="password"
         autocomplete="current-password"
         error={state.fieldErrors?.password}
+        autofocus={!state.fieldErrors?.email && !!state.fieldErrors?.password}
       />
       <div>
         <button type="submit">Log in</button>

@@ -1,4 +1,5 @@
 import type { FC } from "hono/jsx";
+import type { CodeSamples } from "../../../docs/code-samples";
 import type { PortalKey } from "../../services/portal-keys";
 import { CsrfField, Layout, type PageContext, When } from "../layout";
 
@@ -17,9 +18,9 @@ export const KeySecretPage: FC<{
   heading: string;
   record: PortalKey;
   secret: string;
-  curl: string;
+  samples: CodeSamples;
   previous?: PortalKey;
-}> = ({ page, heading, record, secret, curl, previous }) => (
+}> = ({ page, heading, record, secret, samples, previous }) => (
   <Layout page={page} title={heading} current="keys" withScript>
     <h1>{heading}</h1>
     <p class="alert" role="alert">
@@ -46,10 +47,31 @@ export const KeySecretPage: FC<{
       )}
     </p>
     <h2 id="curl-label">Try it</h2>
+    <p class="muted">
+      <code>
+        {samples.operation.method} {samples.operation.path}
+      </code>
+      {samples.operation.summary ? `: ${samples.operation.summary}` : null}, with your new key.
+    </p>
+    <h3>curl</h3>
     <div class="secret">
-      <pre id="curl-line">{curl}</pre>
+      <pre id="curl-line">{samples.curl}</pre>
       <CopyButton target="curl-line" label="Copy command" />
     </div>
+    <details>
+      <summary>JavaScript (fetch)</summary>
+      <div class="secret">
+        <pre id="js-sample">{samples.javascript}</pre>
+        <CopyButton target="js-sample" label="Copy code" />
+      </div>
+    </details>
+    <details>
+      <summary>Python (requests)</summary>
+      <div class="secret">
+        <pre id="python-sample">{samples.python}</pre>
+        <CopyButton target="python-sample" label="Copy code" />
+      </div>
+    </details>
     <div class="row">
       <form method="post" action="/portal/docs">
         <CsrfField token={page.csrfToken} />

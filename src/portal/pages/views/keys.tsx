@@ -21,22 +21,22 @@ const KeyRow: FC<{ item: PortalKey }> = ({ item }) => {
   return (
     <tr>
       <th scope="row">{item.name || <span class="muted">(no name)</span>}</th>
-      <td>
+      <td data-label="Starts with">
         <code>{item.start}…</code>
       </td>
-      <td>
+      <td data-label="Created">
         <When iso={item.createdAt} />
       </td>
-      <td>
+      <td data-label="Last used">
         <When iso={item.lastUsedAt} empty="never" />
       </td>
-      <td>
+      <td data-label="Expires">
         <When iso={item.expiresAt} empty="never" />
       </td>
-      <td>
+      <td data-label="Status">
         <span class={`status ${status.className}`}>{status.label}</span>
       </td>
-      <td>
+      <td data-label="Actions">
         <div class="actions">
           <a href={`/portal/usage?key=${encodeURIComponent(item.id)}`}>
             Usage<span class="sr-only"> of {item.name}</span>
@@ -80,6 +80,7 @@ export const KeysPage: FC<{
               maxlength={100}
               required
               value={form.name}
+              autofocus={!!form.fieldErrors?.name}
               aria-invalid={form.fieldErrors?.name ? "true" : undefined}
               aria-describedby={form.fieldErrors?.name ? "name-error" : undefined}
             />
@@ -100,6 +101,7 @@ export const KeysPage: FC<{
               type="date"
               min={today}
               value={form.expiresOn}
+              autofocus={!form.fieldErrors?.name && !!form.fieldErrors?.expiresOn}
               aria-invalid={form.fieldErrors?.expiresOn ? "true" : undefined}
               aria-describedby={form.fieldErrors?.expiresOn ? "expiresOn-error" : undefined}
             />
@@ -125,7 +127,7 @@ export const KeysPage: FC<{
             A key is shown once, when it is made; here you see its first characters only.
           </p>
           <div class="table-wrap">
-            <table aria-labelledby="list-title" aria-describedby="list-note">
+            <table class="cards-on-phone" aria-labelledby="list-title" aria-describedby="list-note">
               <thead>
                 <tr>
                   <th scope="col">Name</th>

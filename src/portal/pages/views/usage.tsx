@@ -113,7 +113,7 @@ export const UsagePage: FC<{
             </p>
           ) : (
             <div class="table-wrap">
-              <table>
+              <table class="cards-on-phone">
                 <thead>
                   <tr>
                     <th scope="col">Key</th>
@@ -135,10 +135,16 @@ export const UsagePage: FC<{
                     return (
                       <tr data-key-id={series.keyId}>
                         <th scope="row">{series.name || "(no name)"}</th>
-                        <td class="num">{formatNumber(sum.ok)}</td>
-                        <td class="num">{formatNumber(sum.rate_limited)}</td>
-                        <td class="num">{formatNumber(sum.quota)}</td>
-                        <td>
+                        <td class="num" data-label="OK">
+                          {formatNumber(sum.ok)}
+                        </td>
+                        <td class="num" data-label="Rate limited">
+                          {formatNumber(sum.rate_limited)}
+                        </td>
+                        <td class="num" data-label="Over quota">
+                          {formatNumber(sum.quota)}
+                        </td>
+                        <td data-label="Actions">
                           <a href={`/portal/usage?key=${encodeURIComponent(series.keyId)}`}>
                             View<span class="sr-only"> usage of {series.name}</span>
                           </a>
