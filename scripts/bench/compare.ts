@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { type Table, textTable } from "./report.ts";
 import type { BenchResult } from "./run.ts";
 import type { Row } from "./stats.ts";
-import { perSecond, signed } from "./targets.ts";
+import { dollarsPerMillion, perSecond, signed } from "./targets.ts";
 
 /**
  * `npm run bench -- --compare A.json B.json ...`: the figures that matter of several saved runs side by side,
@@ -57,6 +57,21 @@ export function renderComparison(files: string[]): string {
       return gateway === undefined || bare === undefined
         ? undefined
         : `${gateway.toFixed(2)} (${bare.toFixed(2)})`;
+    }),
+  );
+  // Redis commands per request and their price per million requests, by kind of traffic.
+  const costOf = (r: Row | undefined) =>
+    r &&
+    `${r.perRequest.redisCommands.toFixed(3)} ($${dollarsPerMillion(r.perRequest.redisCommands).toFixed(2)}/M)`;
+  rows.push(
+    metric("Redis cmds/request ($ per million), hot path c=16", (r) => costOf(rowOf(r, "gateway@16"))),
+    metric("Redis RT / cmds per request, slow keys (1 req/s each)", (r) => {
+      const row = r.slowRowId ? rowOf(r, r.slowRowId) : undefined;
+      return row && `${row.perRequest.redisRoundTrips.toFixed(3)} / ${costOf(row)}`;
+    }),
+    metric("Redis RT / cmds per request, first use", (r) => {
+      const row = rowOf(r, r.coldRowId);
+      return row && `${row.perRequest.redisRoundTrips.toFixed(3)} / ${costOf(row)}`;
     }),
   );
   const keyCounts = [...new Set(runs.flatMap((run) => run.result.options.scaleKeyCounts))];

@@ -11,7 +11,17 @@ import {
   type Target,
 } from "./run.ts";
 import type { Row } from "./stats.ts";
-import { checkTargets, comparisons, perSecond, signed } from "./targets.ts";
+import {
+  BUDGETS,
+  checkTargets,
+  comparisons,
+  DOLLARS_PER_COMMAND,
+  dollarsPerMillion,
+  keysOf,
+  perKeyRate,
+  perSecond,
+  signed,
+} from "./targets.ts";
 
 export interface Table {
   title: string;
@@ -88,6 +98,16 @@ function scaleTable(result: BenchResult): Table {
     const note = count > ISOLATE_CACHE_ENTRIES ? "beyond the isolate cache: every request misses memory" : "";
     return scaleCells(int(count), r, note);
   });
+  const slow = result.slowRowId ? result.rows[result.slowRowId] : undefined;
+  if (slow) {
+    rows.push(
+      scaleCells(
+        `${int(result.options.slowKeys)}, 1 req/s each`,
+        slow,
+        `paced at ${int(result.options.slowKeys)} req/s over ${result.options.slowConnections} connections: each key about once a second`,
+      ),
+    );
+  }
   const cold = result.rows[result.coldRowId];
   if (cold) {
     const count = Number(result.coldRowId.split(":")[1]);
@@ -98,7 +118,7 @@ function scaleTable(result: BenchResult): Table {
   return {
     title:
       `Active keys (pro, round robin, ${result.options.scaleConnections} connections paced at ` +
-      `${result.options.scaleRate} req/s; first use unpaced)`,
+      `${result.options.scaleRate} req/s; slow keys paced apart; first use unpaced)`,
     head: [
       "active keys",
       "req/s",
@@ -238,9 +258,56 @@ function profileTables(result: BenchResult): Table[] {
   ];
 }
 
+/**
+ * What Redis costs per million requests of each kind of traffic, at Upstash's pay-as-you-go price: hot keys
+ * (leases), slow keys (about one request a second each), a key's first use, a blocked key.
+ */
+export function costTable(result: BenchResult): Table {
+  const rows: string[][] = [];
+  const add = (label: string, id: string | undefined) => {
+    const r = id ? result.rows[id] : undefined;
+    if (!r) return;
+    const commandsPerMillion = r.perRequest.redisCommands * 1_000_000;
+    rows.push([
+      label,
+      int(keysOf(result, r.id)),
+      perKeyRate(result, r) >= 10 ? int(perKeyRate(result, r)) : perKeyRate(result, r).toFixed(2),
+      per(r.perRequest.redisRoundTrips),
+      per(r.perRequest.redisCommands),
+      int(commandsPerMillion),
+      `$${dollarsPerMillion(r.perRequest.redisCommands).toFixed(2)}`,
+    ]);
+  };
+  for (const concurrency of result.options.concurrencies) {
+    add(`hot keys, concurrency ${concurrency}`, phaseId.main("gateway", concurrency));
+  }
+  for (const count of result.options.scaleKeyCounts) {
+    if (result.options.scaleRate / count >= BUDGETS.hotKeyMinRate) {
+      add(`1 hot key paced at ${result.options.scaleRate} req/s`, phaseId.keys(count));
+    }
+  }
+  add(`${int(result.options.slowKeys)} keys at 1 req/s each`, result.slowRowId);
+  add(`${int(result.options.coldKeys)} cold keys, first use`, result.coldRowId);
+  add("blocked key (429s), concurrency 16", phaseId.main("blocked", 16));
+  return {
+    title: `Redis commands per million requests, at $${(DOLLARS_PER_COMMAND * 100_000).toFixed(2)} per 100,000 commands (Upstash pay as you go); after-response work included`,
+    head: [
+      "traffic",
+      "keys",
+      "req/s per key",
+      "Redis RT/req",
+      "cmds/req",
+      "Redis commands per million requests",
+      "$ per million requests",
+    ],
+    right: [false, true, true, true, true, true, true],
+    rows,
+  };
+}
+
 function targetTable(result: BenchResult): Table {
   return {
-    title: "Targets (issue 7)",
+    title: "Targets (issue 13)",
     head: ["target", "measured", "met"],
     right: [false, false, false],
     rows: checkTargets(result).map((check) => [check.target, check.measured, check.met ? "yes" : "NO"]),
@@ -278,9 +345,10 @@ function notes(result: BenchResult): string[] {
   const notes = [
     `Tiers: plans are code, so the tier phases run against a build of a copy of the sources whose plan list has ${result.tiers.length} tiers (the project's ${result.tiers.slice(0, 3).join(", ")} and ${result.tiers.length - 3} generated pro-like tiers with limits of their own; scripts/bench/tiered-build.ts); both the one-tier and the ${result.tiers.length}-tier set run against that build.`,
     "Both workers are built once with `wrangler deploy --dry-run` (the production bundle) and run in workerd through Miniflare, one workerd each, without wrangler dev's proxy worker and DevTools log relay (which production does not have either); absolute figures are the local runtime's on this machine, where Redis, the Upstash bridge and the origin share the same cores, not Cloudflare's edge. The ratios compare like with like.",
-    `Counts: Redis round trips and commands at the Upstash bridge under the gateway's own tag, Postgres queries at the Neon proxy; each phase is a fixed number of requests and counters are read ${SETTLE_MS} ms after its last response (${REFUSAL_SETTLE_MS} ms for refusals, whose counts wait longer), so deferred work (the usage flush) is included.`,
+    `Counts: Redis round trips and commands at the Upstash bridge under the gateway's own tag (a script counts as one command, as Upstash bills it), Postgres queries at the Neon proxy; each phase is a fixed number of requests and counters are read ${SETTLE_MS} ms after its last response (${REFUSAL_SETTLE_MS} ms for refusals, whose counts wait longer), so deferred work (the usage flush) is included.`,
+    `Hot path: ${result.options.mainKeys} pro keys in round robin, each hot (>= ${BUDGETS.hotKeyMinRate} req/s from the one isolate at every concurrency: the case leases serve from memory) and far below pro's limits; at least ${result.options.hotRequestsPerKey} requests per key per phase. Slow keys: ${int(result.options.slowKeys)} keys paced at ${int(result.options.slowKeys)} req/s over ${result.options.slowConnections} connections, each key about once a second, right after one paced pass over them.`,
     `Blocked key: a free key held over its limit for the whole run; the isolate answers it from memory and lets one request a second ask Redis again. Its Redis round trips per second: ${blocked.join(", ")}.`,
-    `Active keys: paced at ${result.options.scaleRate} req/s over ${result.options.scaleConnections} connections, because one pro key admits at most 200 req/s sustained (its burst refill) and all points are measured alike. Every set's key and account records are put in Redis first, exactly as the gateway published them for the "first use" keys (which it looked up in Postgres itself), as at steady state; isolate memory starts empty and each phase's warm-up visits the keys of sets within the cache's bound.`,
+    `Active keys: paced at ${result.options.scaleRate} req/s over ${result.options.scaleConnections} connections, because one pro key admits at most 200 req/s sustained (its burst refill) and all points are measured alike; with leases the cost per request follows each key's rate (1 key: hot, ${int(result.options.scaleRate)} req/s; more keys: each slower), not the number of keys. Every set's key and account records are put in Redis first, exactly as the gateway published them for the "first use" keys (which it looked up in Postgres itself), as at steady state; isolate memory starts empty and each phase's warm-up visits the keys of sets within the cache's bound.`,
   ];
   if (noisy.length) {
     notes.push(
@@ -310,6 +378,7 @@ function tables(result: BenchResult): Table[] {
     hotPathTable(result),
     scaleTable(result),
     tierTable(result),
+    costTable(result),
     targetTable(result),
     ...(cpu ? [cpu] : []),
     ...profileTables(result),

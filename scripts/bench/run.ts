@@ -31,8 +31,13 @@ export interface BenchOptions {
   /** Target length of one measured phase, in seconds. */
   durationSec: number;
   concurrencies: number[];
-  /** Pro keys of the allowed hot-path phases, round robin; enough that no key nears its limits. */
+  /**
+   * Pro keys of the allowed hot-path phases, round robin: few, so each is a HOT key (>= 50 req/s from the
+   * one isolate at every concurrency, the case leases are for), yet each stays far below pro's limits.
+   */
   mainKeys: number;
+  /** At least this many requests per key in a hot-path phase, so a lease's ramp-up is not most of it. */
+  hotRequestsPerKey: number;
   /** Active-key counts of the scaling phases. */
   scaleKeyCounts: number[];
   /** The scaling phases' paced rate: below what ONE pro key admits (burst refill 200/s). */
@@ -45,9 +50,21 @@ export interface BenchOptions {
   /** Keys per tier of the tier phases (the one-tier set has as many keys as the all-tiers set). */
   keysPerTier: number;
   tierConnections: number;
+  /**
+   * Slow keys: this many keys, each sending about one request a second (the whole set paced at this many
+   * req/s), the case where a lease has lapsed by the key's next request.
+   */
+  slowKeys: number;
+  slowConnections: number;
   /** Keys looked up for the first time (Postgres), and at what concurrency, measured once. */
   coldKeys: number;
   coldConnections: number;
+  /**
+   * RATE_LIMIT_TIMEOUT_MS for the gateways, when not wrangler.toml's. The smoke run's is long: its budgets
+   * are counts, and a lease call that misses a short deadline on a loaded machine is retried (a count set by
+   * timing). Full runs keep the production deadline.
+   */
+  rateLimitTimeoutMs?: number;
   /** Record a CPU profile of the gateway in an extra phase (not counted in the tables). */
   profile: boolean;
   /** The concurrency at which the LOG_LEVEL=warn gateway is measured too (none when not in concurrencies). */
@@ -62,13 +79,16 @@ export const FULL_OPTIONS: BenchOptions = {
   rounds: 2,
   durationSec: 3,
   concurrencies: [1, 16, 64],
-  mainKeys: 200,
+  mainKeys: 10,
+  hotRequestsPerKey: 300,
   scaleKeyCounts: [1, 1_000, 100_000],
   scaleRate: 150,
   scaleConnections: 4,
   tierCount: 10,
   keysPerTier: 150,
   tierConnections: 16,
+  slowKeys: 1_000,
+  slowConnections: 16,
   coldKeys: 200,
   coldConnections: 16,
   profile: true,
@@ -81,15 +101,19 @@ export const SMOKE_OPTIONS: BenchOptions = {
   rounds: 1,
   durationSec: 1,
   concurrencies: [16],
-  mainKeys: 20,
+  mainKeys: 2,
+  hotRequestsPerKey: 300,
   scaleKeyCounts: [1, 100],
   scaleRate: 150,
   scaleConnections: 4,
   tierCount: 10,
   keysPerTier: 20,
   tierConnections: 16,
+  slowKeys: 100,
+  slowConnections: 8,
   coldKeys: 20,
   coldConnections: 16,
+  rateLimitTimeoutMs: 5_000,
   profile: false,
   quietConcurrency: 16,
   postgresUrl: POSTGRES_URL,
@@ -126,6 +150,8 @@ export interface BenchResult {
   rows: Record<string, Row>;
   /** The first use of keys in neither isolate memory nor Redis (a Postgres lookup each). */
   coldRowId: string;
+  /** The slow keys' row (each key about once a second); absent in runs before it was measured. */
+  slowRowId?: string;
   /** Where the gateway's CPU goes (allowed requests), from workerd's inspector; absent when not profiled. */
   profile?: { concurrency: number; requests: number; worker: WorkerProfile };
   phases: Array<Omit<PhaseRecord, "sample"> & PhaseSummary>;
@@ -145,13 +171,18 @@ export const phaseId = {
   main: (target: Target, concurrency: number) => `${target}@${concurrency}`,
   keys: (count: number) => `keys:${count}`,
   cold: (count: number) => `cold:${count}`,
+  slow: (count: number) => `slow:${count}`,
   tiers: (count: number) => `tiers:${count}`,
 };
 
-/** Time for after-response work (the usage flush is deferred 200 ms) to land before counters are read. */
-export const SETTLE_MS = 350;
-/** The same for refusals, whose counts wait for a blocked key's re-check or a 1.5 s flush (usage.ts). */
-export const REFUSAL_SETTLE_MS = 1_900;
+/**
+ * Time for after-response work to land before counters are read: the usage flush looks every 500 ms for a
+ * pause in traffic and sends once a period passes with no lease call carrying counts (src/gateway/
+ * usage-flush.ts), so it lands within about 1 s of the last request.
+ */
+export const SETTLE_MS = 1_600;
+/** The same for refusals, whose flush looks every 1.5 s (REFUSAL_FLUSH_DELAY_MS): within about 3 s. */
+export const REFUSAL_SETTLE_MS = 3_200;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -208,6 +239,7 @@ export async function runBench(
     STRIPE_SECRET_KEY: "sk_test_bench",
     STRIPE_WEBHOOK_SECRET: `whsec_${secret()}`,
     KEY_ENVIRONMENT: "test",
+    ...(options.rateLimitTimeoutMs ? { RATE_LIMIT_TIMEOUT_MS: String(options.rateLimitTimeoutMs) } : {}),
   };
   const quietWanted = options.concurrencies.includes(options.quietConcurrency);
   const passthroughConfig = join(import.meta.dirname, "passthrough.wrangler.toml");
@@ -337,15 +369,21 @@ export async function runBench(
     id: string,
     round: number,
     spec: PhaseSpec,
-    opts: { cold?: boolean; server?: BenchWorker } = {},
+    opts: { cold?: boolean; paced?: boolean; minAmount?: number; server?: BenchWorker } = {},
   ) {
     const server = opts.server ?? gateway;
     const settle = spec.keySet === "blocked" ? REFUSAL_SETTLE_MS : SETTLE_MS;
     let amount = spec.amount;
-    if (!opts.cold) {
+    if (opts.paced) {
+      // A paced set's steady state is its own pattern: one paced pass over every key, then the phase right
+      // after it (no pause, in which leases would lapse that the steady state keeps).
+      await load.run({ ...spec, amount: setSize(spec.keySet), keepLatencies: false });
+    } else if (!opts.cold) {
       const warmRate = await warmUp(spec);
       const rate = lastRate.get(id) ?? warmRate;
-      amount ??= Math.round(Math.min(200_000, Math.max(spec.connections * 20, rate * options.durationSec)));
+      amount ??= Math.round(
+        Math.min(200_000, Math.max(spec.connections * 20, opts.minAmount ?? 0, rate * options.durationSec)),
+      );
       await sleep(settle);
     }
     if (amount === undefined) throw new Error(`phase ${id}: no amount and no warm-up to size it`);
@@ -449,7 +487,10 @@ export async function runBench(
           phaseId.main(target, concurrency),
           round,
           { url: urls[target], connections: concurrency, keySet },
-          { server: target === QUIET ? quiet : gateway },
+          {
+            server: target === QUIET ? quiet : gateway,
+            minAmount: keySet === "main" ? options.mainKeys * options.hotRequestsPerKey : undefined,
+          },
         );
       }
     }
@@ -459,9 +500,23 @@ export async function runBench(
         connections: options.scaleConnections,
         keySet: phaseId.keys(count),
         overallRate: options.scaleRate,
-        amount: Math.round(options.scaleRate * options.durationSec),
+        // At least 3 s: a hot key's lease ramps up over its first round trips, which must not be the phase.
+        amount: Math.round(options.scaleRate * Math.max(3, options.durationSec)),
       });
     }
+    // Slow keys: every key of the set about once a second, the lease of its last request lapsed or nearly.
+    await measure(
+      phaseId.slow(options.slowKeys),
+      round,
+      {
+        url: urls.gateway,
+        connections: options.slowConnections,
+        keySet: phaseId.slow(options.slowKeys),
+        overallRate: options.slowKeys,
+        amount: Math.round(options.slowKeys * Math.max(3, options.durationSec)),
+      },
+      { paced: true },
+    );
     // Both on the many-tier build, so the only difference between the two is how many tiers are in use.
     for (const tierCount of rotate([1, options.tierCount], round)) {
       await measure(
@@ -486,6 +541,7 @@ export async function runBench(
     tiers: tiered.tiers,
     rows: Object.fromEntries(ids.map((id) => [id, pool(id, phases)])),
     coldRowId: phaseId.cold(options.coldKeys),
+    slowRowId: phaseId.slow(options.slowKeys),
     profile,
     phases: phases.map(({ sample, ...rest }) => {
       const sorted = [...sample.latencies].sort((a, b) => a - b);
@@ -515,6 +571,7 @@ async function makeKeySets(options: BenchOptions, tiers: string[]): Promise<Reco
     cold: await makeKeys(options.coldKeys, "pro"),
   };
   for (const count of options.scaleKeyCounts) sets[phaseId.keys(count)] = await makeKeys(count, "pro");
+  sets[phaseId.slow(options.slowKeys)] = await makeKeys(options.slowKeys, "pro");
   sets[phaseId.tiers(1)] = await makeKeys(options.keysPerTier * tiers.length, "pro");
   const perTier = await Promise.all(tiers.map((tier) => makeKeys(options.keysPerTier, tier)));
   sets[phaseId.tiers(tiers.length)] =

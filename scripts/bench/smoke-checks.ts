@@ -1,11 +1,15 @@
-import { type BenchResult, ISOLATE_CACHE_ENTRIES, phaseId } from "./run.ts";
+import { type BenchResult, phaseId } from "./run.ts";
 import type { Row } from "./stats.ts";
+import { BUDGETS, hotRows, perKeyRate, slowRows, withinBlockedBudget, withinHotBudget } from "./targets.ts";
 
 /**
- * What a smoke run must show for the benchmark's counters to be trusted: every allowed request admitted and
- * counted at about one Redis round trip, blocked requests answered mostly from memory, Postgres reached on a
+ * What a smoke run must show for the hot path's Redis budgets (issue 13) and the benchmark's counters to
+ * hold: hot keys admitted from leases at <= 0.05 round trips and <= 0.2 commands per request, slow keys at
+ * <= 2 round trips (a lease, a usage flush), blocked requests answered from memory, Postgres reached on a
  * key's first use and never after, and nothing counted for the targets that do not use the stores.
- * Returns the problems found (empty: sane).
+ * Only counts are checked, never times: a loaded machine sends fewer requests a second, which moves none
+ * of these (a hot phase is sized in requests per key, so even a slow run keeps its keys hot enough).
+ * Returns the problems found (empty: the budgets hold).
  */
 export function smokeProblems(result: BenchResult): string[] {
   const problems: string[] = [];
@@ -17,17 +21,14 @@ export function smokeProblems(result: BenchResult): string[] {
     check(row !== undefined, `${id}: not measured`);
     return row;
   };
-  const admittedOnce = (row: Row) => {
-    const trips = row.totals.redisRoundTrips;
+  const allAdmitted = (row: Row) => {
     check(row.non2xx === 0 && row.errors === 0, `${row.id}: ${row.non2xx} non-2xx, ${row.errors} errors`);
-    // One batch per request; after-response work adds at most the flush once traffic stops and one held
-    // flush per round (usage.ts MAX_FLUSH_HOLD_MS), never one per request.
-    check(
-      trips >= row.responses && trips <= row.responses + 2 * row.rounds,
-      `${row.id}: ${trips} Redis round trips for ${row.responses} requests (want one each, + at most ${2 * row.rounds})`,
-    );
     check(row.totals.pgQueries === 0, `${row.id}: ${row.totals.pgQueries} Postgres queries at steady state`);
   };
+  const cost = (row: Row) =>
+    `${row.totals.redisRoundTrips} round trips and ${row.totals.redisCommands} commands for ${row.responses} requests ` +
+    `(${row.perRequest.redisRoundTrips.toFixed(3)} / ${row.perRequest.redisCommands.toFixed(3)} each, ` +
+    `${perKeyRate(result, row).toFixed(1)} req/s per key)`;
 
   for (const concurrency of result.options.concurrencies) {
     for (const target of ["origin", "passthrough"] as const) {
@@ -39,33 +40,49 @@ export function smokeProblems(result: BenchResult): string[] {
         `${row.id}: the stores counted traffic that is not the gateway's`,
       );
     }
-    const allowed = get(phaseId.main("gateway", concurrency));
-    if (allowed) admittedOnce(allowed);
-    if (concurrency === result.options.quietConcurrency) {
-      const quiet = get(phaseId.main("quiet", concurrency));
-      if (quiet) admittedOnce(quiet);
-    }
+    get(phaseId.main("gateway", concurrency));
+    if (concurrency === result.options.quietConcurrency) get(phaseId.main("quiet", concurrency));
     const blocked = get(phaseId.main("blocked", concurrency));
     if (blocked) {
       const refused = (blocked.statuses["429"] ?? 0) / Math.max(1, blocked.responses);
       check(refused >= 0.99, `${blocked.id}: only ${(refused * 100).toFixed(1)}% answered 429`);
-      // One re-check a second while the block lasts, plus the usage flush: none per refused request.
-      const seconds = blocked.responses / blocked.reqPerSec;
-      const allowance = Math.ceil(seconds) + 2 * blocked.rounds;
       check(
-        blocked.totals.redisRoundTrips <= allowance,
-        `${blocked.id}: ${blocked.totals.redisRoundTrips} Redis round trips for ${blocked.responses} refusals in ${seconds.toFixed(1)} s (want <= ${allowance})`,
+        withinBlockedBudget(blocked),
+        `${blocked.id}: ${blocked.totals.redisRoundTrips} Redis round trips for ${blocked.responses} refusals in ${(blocked.responses / blocked.reqPerSec).toFixed(1)} s (want one re-check a second and the flush)`,
       );
       check(blocked.totals.pgQueries === 0, `${blocked.id}: ${blocked.totals.pgQueries} Postgres queries`);
     }
   }
-  for (const count of result.options.scaleKeyCounts) {
-    const row = get(phaseId.keys(count));
-    if (row && count <= ISOLATE_CACHE_ENTRIES) admittedOnce(row);
+  const hot = hotRows(result);
+  check(hot.length > 0, "no phase of hot keys was measured");
+  for (const row of hot) {
+    allAdmitted(row);
+    // At least a lease's round trip: a row that cost nothing was not counted at all.
+    check(
+      row.totals.redisRoundTrips >= 1,
+      `${row.id}: no Redis round trip counted (is the bridge counting?)`,
+    );
+    check(
+      withinHotBudget(row),
+      `${row.id}: hot keys cost ${cost(row)}; budget <= ${BUDGETS.hotRoundTrips} round trips and <= ${BUDGETS.hotCommands} commands per request`,
+    );
   }
-  for (const tierCount of [1, result.tiers.length]) {
-    const row = get(phaseId.tiers(tierCount));
-    if (row) admittedOnce(row);
+  const slow = slowRows(result);
+  check(
+    result.slowRowId !== undefined && slow.some((row) => row.id === result.slowRowId),
+    "the slow keys (about one request a second each) were not measured",
+  );
+  for (const row of slow) {
+    allAdmitted(row);
+    // Each request of a key whose lease lapsed makes its own lease call: about one round trip each.
+    check(
+      row.totals.redisRoundTrips >= 0.5 * row.responses,
+      `${row.id}: ${cost(row)}: fewer than one lease per two requests of slow keys (is the bridge counting?)`,
+    );
+    check(
+      row.perRequest.redisRoundTrips <= BUDGETS.slowRoundTrips,
+      `${row.id}: slow keys cost ${cost(row)}; budget <= ${BUDGETS.slowRoundTrips} round trips per request`,
+    );
   }
   const cold = get(result.coldRowId);
   if (cold) {
@@ -74,6 +91,8 @@ export function smokeProblems(result: BenchResult): string[] {
       cold.perRequest.pgQueries >= 0.9,
       `${cold.id}: ${cold.perRequest.pgQueries.toFixed(3)} Postgres queries per first use (want >= 0.9: is the proxy counting?)`,
     );
+    // Its round trips are in the full run's targets, not here: on a loaded machine a first use's lease can
+    // miss its deadline, and the fail-open path then publishes the records again (a count set by timing).
   }
   return problems;
 }
