@@ -22,7 +22,8 @@ export const problemHelp: Record<ProblemCode, string> = {
   forbidden:
     "The credentials are valid but do not allow this request (for example, a form from another site, or a missing CSRF token).",
   not_found: "There is nothing at this path, or the resource belongs to another account.",
-  method_not_allowed: "This path does not accept that HTTP method. The Allow header lists the methods it does accept.",
+  method_not_allowed:
+    "This path does not accept that HTTP method. The Allow header lists the methods it does accept.",
   unsupported_media_type:
     "The request body's Content-Type is not one this route reads (RFC 9110 section 15.5.16). Send application/json, or the form type the route documents.",
   invalid_token:
