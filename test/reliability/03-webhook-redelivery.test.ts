@@ -14,8 +14,29 @@ afterAll(() => startService("postgres").catch(() => {}));
 
 const PRO_PRICE = plans.pro.stripePriceIds.test[0] as string;
 
-/** A test-mode subscription event that moves `accountId` to pro: the effect to apply exactly once. */
-function upgradeEvent(accountId: string) {
+const standin = new URL(env.stripe.url);
+const stripe = new Stripe(env.secrets.STRIPE_SECRET_KEY as string, {
+  host: standin.hostname,
+  port: standin.port,
+  protocol: "http",
+  telemetry: false,
+});
+
+/**
+ * A test-mode subscription event that moves `accountId` to pro: the effect to apply exactly once. The
+ * gateway re-reads the customer's subscriptions from Stripe, so the customer and its pro subscription are
+ * made in the local Stripe first, as a Checkout would have.
+ */
+async function upgradeEvent(accountId: string) {
+  const customer = await stripe.customers.create({
+    metadata: { account_id: accountId },
+    invoice_settings: { default_payment_method: "pm_card_visa" },
+  });
+  const subscription = await stripe.subscriptions.create({
+    customer: customer.id,
+    items: [{ price: PRO_PRICE }],
+    metadata: { account_id: accountId },
+  });
   const suffix = `${Date.now()}${Math.floor(Math.random() * 1e6)}`;
   return JSON.stringify({
     id: `evt_rel${suffix}`,
@@ -24,19 +45,7 @@ function upgradeEvent(accountId: string) {
     created: Math.floor(Date.now() / 1000),
     livemode: false,
     api_version: Stripe.API_VERSION,
-    data: {
-      object: {
-        id: `sub_rel${suffix}`,
-        object: "subscription",
-        customer: `cus_rel${suffix}`,
-        status: "active",
-        metadata: { account_id: accountId },
-        items: {
-          object: "list",
-          data: [{ id: `si_rel${suffix}`, object: "subscription_item", price: { id: PRO_PRICE } }],
-        },
-      },
-    },
+    data: { object: subscription },
   });
 }
 
@@ -60,7 +69,7 @@ describe("faults: a Stripe webhook while Postgres is down", () => {
     const mark = violationMark();
     const [key] = await accountWithKeys("free");
     if (!key) throw new Error("key");
-    const payload = upgradeEvent(key.accountId);
+    const payload = await upgradeEvent(key.accountId);
     const eventId = (JSON.parse(payload) as { id: string }).id;
 
     await stopService("postgres");

@@ -229,6 +229,7 @@ async function startEverything(
     decoyPort: decoy.port,
     settings,
     mail: { url: stack.mail.url },
+    stripe: { url: stack.stripe?.url ?? "" },
   };
 }
 

@@ -35,6 +35,8 @@ export interface ReliabilityEnvironment {
   settings: { originTimeoutMs: number; maxBodyBytes: number; rateLimitTimeoutMs: number };
   /** Mail: the Resend stand-in (its log is mail-standin.log in runDir, scanned like the gateways'). */
   mail: { url: string };
+  /** Billing: the local Stripe the gateways re-read customers and subscriptions from. */
+  stripe: { url: string };
 }
 
 declare module "vitest" {
