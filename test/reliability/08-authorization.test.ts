@@ -125,7 +125,7 @@ describe("authorization: the admin API", () => {
 });
 
 describe("authorization: the data plane", () => {
-  it("a key only ever acts as its own account: spoofed identity headers, other accounts' ids, two keys at once", async () => {
+  it("a key only ever acts as its own account: spoofed identity headers, other accounts' ids; two different keys at once are refused (400)", async () => {
     const mark = violationMark();
     const origin = await auditMark();
     /** Request id -> the identity the origin must see for it. */
@@ -176,6 +176,11 @@ describe("authorization: the data plane", () => {
         expected.set(requestId, { accountId: me.accountId, keyId: me.keyId });
         const answer = await call(base, path.replaceAll("{other}", other.accountId), { headers, area });
         const broken: string[] = [];
+        if (placement === "x-api-key + other's bearer") {
+          // Two different keys are ambiguous credentials: refused outright, never acted on as either.
+          if (answer.status !== 400) broken.push(`two keys: ${answer.status}, want 400`);
+          return broken;
+        }
         if (answer.status === 200 && path.startsWith("/v1/echo")) {
           const seen = jsonOf<{ headers: Record<string, string> }>(answer).headers;
           if (seen["x-gateway-account"] !== me.accountId)

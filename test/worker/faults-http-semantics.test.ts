@@ -36,7 +36,7 @@ describe("status codes the HTTP standard defines (issue 18.8)", () => {
   it("an unsupported method on a gateway-owned resource is 405 with Allow; an unknown path stays 404", async () => {
     const account = await createAccount();
     const cases: Array<[string, string, string]> = [
-      ["PUT", "/admin/v1/accounts", "POST"],
+      ["PUT", "/admin/v1/accounts", "GET, HEAD, POST"],
       ["POST", `/admin/v1/accounts/${account.id}`, "GET, HEAD, PATCH"],
       ["GET", "/admin/v1/keys/key_AAAAAAAAAAAAAAAAAAAA", "DELETE"],
       ["DELETE", "/health", "GET, HEAD"],

@@ -1,37 +1,32 @@
 import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
+import type Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { reportMeteredUsage } from "../../src/billing/metering";
 import { stripeClient } from "../../src/billing/stripe-client";
 import { parseConfig } from "../../src/config";
 import { usageDaily } from "../../src/db/schema/usage-daily";
 import type { AccountRecord } from "../../src/keys/records";
-import { plans } from "../../src/plans/plans";
 import { rollupUsage } from "../../src/usage/rollup";
 import { formatCounterField, parseCounterField } from "../../src/usage/usage-counters";
 import {
-  accountRow,
-  admin,
-  createAccount,
-  createKey,
-  deliverStripeEvent,
-  linkStripeCustomer,
-  redis,
-  type StripeCall,
-  stripeCalls,
-  stripeEvent,
-  subscriptionObject,
-  withDatabase,
-} from "./support";
+  billingEventsOf,
+  deliverOk,
+  PRO,
+  PRO_USAGE,
+  stripe,
+  stripeCustomerAccount,
+  subscribe as subscribeInStripe,
+} from "./billing-support";
+import { accountRow, admin, createKey, redis, type StripeCall, stripeCalls, withDatabase } from "./support";
 
 // Issue 14, item 3: usage carries the tier it was made in, and metering bills exactly the `ok` requests made
 // while a metered plan applied, whenever the job runs. Counters are written as the edge writes them (HINCRBY
 // on the day hash, field formatCounterField, tier read from the account record the edge decides with);
-// upgrades and cancellations arrive as signed Stripe webhooks; the meter events are those the local Stripe
+// upgrades and cancellations are made in the local Stripe and its signed events delivered; the meter events are those the local Stripe
 // stand-in recorded.
 
 const config = parseConfig(env);
-const PRO_PRICE = plans.pro.stripePriceIds.test[0] as string;
 const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
 
 /** What the scheduled job does for usage, in its order: roll Redis up into Postgres, then report. */
@@ -61,27 +56,30 @@ async function serve(keyId: string, accountId: string, requests: number, day = d
 
 /** A free account with a key and a Stripe customer (as after a first Checkout). */
 async function freeCustomer() {
-  const account = await createAccount("free");
+  const { account, customer } = await stripeCustomerAccount();
   const key = await createKey(account.id, { name: "metered" });
-  const customer = await linkStripeCustomer(account.id);
   return { account, keyId: key.id, customer };
 }
 
-let clock = Math.floor(Date.now() / 1000);
-async function deliver(type: string, object: Record<string, unknown>) {
-  clock += 10; // Stripe's `created`, strictly increasing: the webhook orders events by it.
-  const response = await deliverStripeEvent(stripeEvent(type, object, { created: clock }));
-  expect(response.status).toBe(200);
+/** Delivers the customer's events the gateway has not been sent yet, as Stripe would. */
+const delivered = new Set<string>();
+async function deliverNew(customer: string) {
+  for (const event of await billingEventsOf(customer)) {
+    if (delivered.has(event.id)) continue;
+    delivered.add(event.id);
+    await deliverOk(event);
+  }
 }
 
-async function subscribe(customer: string) {
-  const subscription = subscriptionObject({ customer, price: PRO_PRICE });
-  await deliver("customer.subscription.created", subscription);
+async function subscribe(customer: string): Promise<Stripe.Subscription> {
+  const subscription = await subscribeInStripe(customer, [PRO, PRO_USAGE]);
+  await deliverNew(customer);
   return subscription;
 }
 
-async function cancel(subscription: ReturnType<typeof subscriptionObject>) {
-  await deliver("customer.subscription.deleted", { ...subscription, status: "canceled" });
+async function cancel(subscription: Stripe.Subscription) {
+  await stripe.subscriptions.cancel(subscription.id);
+  await deliverNew(subscription.customer as string);
 }
 
 /** Meter events the stand-in accepted for a customer. */
