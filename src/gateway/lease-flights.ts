@@ -8,6 +8,12 @@ import { LEASE_MS, type Lease, type LeaseTable } from "./leases";
 import type { MonthWindow } from "./month";
 import { randomId, type UsageLedger } from "./usage";
 
+/** The Upstash client's per-request deadline (AbortSignal.timeout) fired: the outcome is unknown. */
+function isDeadline(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name;
+  return name === "TimeoutError" || name === "AbortError";
+}
+
 /** Unix ms at which the sliding window `now` falls in ends, for the plan of the account's tier. */
 function windowEndMs(account: AccountRecord, now: number): number {
   const windowMs = planFor(account.tier).rateLimit.windowSeconds * 1000;
@@ -106,7 +112,7 @@ export class LeaseFlights {
   /**
    * Waits for the leader to write this request's outcome into its ticket. Polled, not a promise the leader
    * resolves: Workers refuse to settle one request's promise from another request's context, so requests
-   * share only plain memory. A waiter never outlives two round trips: if the leader's context is gone, it
+   * share only plain memory. A waiter never outlives its leader's round trips (and their retry): if the leader's context is gone, it
    * fails over to the fail mode instead of hanging.
    */
   private async wait(flight: Flight, deps: FlightDeps): Promise<Signal> {
@@ -128,8 +134,9 @@ export class LeaseFlights {
     return ticket.signal;
   }
 
+  /** A round trip and its one retry, each within the deadline, then waiting time to spare. */
   private stuckAfterMs(deps: FlightDeps): number {
-    return 2 * deps.timeoutMs + 100;
+    return 3 * deps.timeoutMs + 200;
   }
 
   /**
@@ -146,38 +153,33 @@ export class LeaseFlights {
     const mine = own ? 1 : 0;
     flight.startedAt = now;
     const followers = flight.waiting.splice(0);
-    const leaseId = randomId();
     const oldest = this.ledger.oldestOpen;
     // Tokens coming back go with every call (ahead of the lease, which then can grant them again); counts
     // once they are old enough, so a quiet key's call does not carry a batch each time.
     const carry = this.ledger.returnsTokens || (oldest !== undefined && now - oldest >= CARRY_AFTER_MS);
     const batches = carry ? this.ledger.takeBatches(now) : [];
-    const call = callLease(
-      deps.redis,
-      {
-        hash,
-        demand: mine + followers.length,
-        extra: this.leases.extraFor(hash, now),
-        leaseId,
-        now,
-        month: deps.month,
-      },
-      batches,
-    );
-    deps.waitUntil(call.catch(() => {}));
-
-    let outcomes: FlightOutcome[];
-    try {
-      const { reply, settled } = await call;
-      this.ledger.confirm(batches.filter((_, index) => settled[index]));
-      this.ledger.redisFailing = false;
-      outcomes = this.distribute(hash, reply, leaseId, now, mine + followers.length);
-    } catch (error) {
-      // Redis may have granted the lease after all: give it back, whole, with the next batch that lands.
-      this.ledger.returnLease(redisKeys.lease(leaseId), 0, now);
-      this.ledger.redisFailing = true;
-      if (batches.length > 0) deps.spool(batches);
-      outcomes = Array(mine + followers.length).fill({ kind: "failed", error });
+    const demand = mine + followers.length;
+    const extra = this.leases.extraFor(hash, now);
+    let outcomes: FlightOutcome[] | undefined;
+    // One retry when the deadline was missed: under a burst the isolate itself may have been too busy to read
+    // the reply in time, and failing open would admit past the limit. Connection errors fail at once.
+    for (let attempt = 0; outcomes === undefined; attempt++) {
+      const leaseId = randomId();
+      const call = callLease(deps.redis, { hash, demand, extra, leaseId, now, month: deps.month }, batches);
+      deps.waitUntil(call.catch(() => {}));
+      try {
+        const { reply, settled } = await call;
+        this.ledger.confirm(batches.filter((_, index) => settled[index]));
+        this.ledger.redisFailing = false;
+        outcomes = this.distribute(hash, reply, leaseId, now, demand);
+      } catch (error) {
+        // Redis may have granted the lease after all: give it back, whole, with the next batch that lands.
+        this.ledger.returnLease(redisKeys.lease(leaseId), 0, now);
+        if (attempt === 0 && isDeadline(error)) continue;
+        this.ledger.redisFailing = true;
+        if (batches.length > 0) deps.spool(batches);
+        outcomes = Array(demand).fill({ kind: "failed", error });
+      }
     }
     for (const [index, ticket] of followers.entries())
       ticket.signal = outcomes[index + mine] as FlightOutcome;

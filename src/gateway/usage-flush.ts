@@ -42,7 +42,7 @@ export class UsageFlusher {
   schedule(deps: FlushDeps, delayMs = FLUSH_DELAY_MS): Promise<void> {
     if (this.due) return Promise.resolve();
     this.due = true;
-    return this.flushWhenQuiet(deps, this.ledger.redisFailing ? FAILING_FLUSH_DELAY_MS : delayMs)
+    return this.flushWhenQuiet(deps, delayMs)
       .catch((error) => deps.log.warn("usage flush failed; the counts are kept", { error }))
       .finally(() => {
         this.due = false;
@@ -50,37 +50,49 @@ export class UsageFlusher {
   }
 
   /**
-   * Every `delayMs`: gives back the tokens of leases that lapsed, and writes what is pending unless a lease
-   * call carried batches meanwhile (traffic is flowing and will carry the rest). Ends once nothing is
-   * pending and no live lease holds tokens that will need giving back; a held flush writes anyway after
-   * MAX_FLUSH_HOLD_MS, and stops a lease's life later (the next request arms a new one). Counted in carried
-   * batches, not read off the clock, which Workers freeze during execution.
+   * Every `delayMs` (at once while Redis is failing): gives back the tokens of leases that lapsed, and
+   * writes what is pending unless a lease call carried batches meanwhile (traffic is flowing and will carry
+   * the rest). Ends once nothing is pending and no live lease holds tokens that will need giving back; a
+   * held flush writes anyway after MAX_FLUSH_HOLD_MS, and stops a lease's life later with a last write (the
+   * next request arms a new one). A write that fails is retried here, not dropped: counts recorded while it
+   * was out are written by the next turn. Counted in carried batches, not read off the clock, which Workers
+   * freeze during execution.
    */
   private async flushWhenQuiet(deps: FlushDeps, delayMs: number): Promise<void> {
-    for (let waited = delayMs; ; waited += delayMs) {
+    let lastFailed = false;
+    for (let waited = 0; ; ) {
+      const pause = this.ledger.redisFailing && !lastFailed ? FAILING_FLUSH_DELAY_MS : delayMs;
       const carriedBefore = this.ledger.carried;
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      waited += pause;
       this.leases.collectLapsed(Date.now());
       if (!this.ledger.pending && !this.leases.holdsTokens()) return;
       const quiet = this.ledger.carried === carriedBefore;
-      if (this.ledger.pending && (quiet || waited >= MAX_FLUSH_HOLD_MS)) await this.flush(deps);
-      if (waited >= MAX_FLUSH_HOLD_MS + LEASE_MS) return;
+      const last = waited >= MAX_FLUSH_HOLD_MS + LEASE_MS;
+      if (this.ledger.pending && (quiet || waited >= MAX_FLUSH_HOLD_MS || last)) {
+        lastFailed = !(await this.flush(deps));
+      }
+      if (last) return;
     }
   }
 
-  /** Sends every pending batch now; batches whose round trip fails go to the spool. */
-  async flush(deps: FlushDeps): Promise<void> {
+  /**
+   * Sends every pending batch now; batches whose round trip fails go to the spool. Resolves whether they
+   * are safe (confirmed by Redis, or spooled); never rejects.
+   */
+  async flush(deps: FlushDeps): Promise<boolean> {
     const batches = this.ledger.takeBatches(Date.now());
-    if (batches.length === 0) return;
-    let confirmed: boolean[];
+    if (batches.length === 0) return true;
     try {
-      confirmed = await sendBatches(deps.redis, batches);
+      const confirmed = await sendBatches(deps.redis, batches);
       this.ledger.redisFailing = false;
+      this.ledger.confirm(batches.filter((_, index) => confirmed[index]));
+      return confirmed.every(Boolean);
     } catch (error) {
       this.ledger.redisFailing = true;
+      deps.log.warn("usage flush: redis did not confirm; spooling the batches", { error });
       await deps.spool(batches);
-      throw error;
+      return !this.ledger.holds(batches);
     }
-    this.ledger.confirm(batches.filter((_, index) => confirmed[index]));
   }
 }

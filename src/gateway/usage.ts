@@ -92,6 +92,11 @@ export class UsageLedger {
     for (const batch of batches) this.unconfirmed.delete(batch.id);
   }
 
+  /** Whether any of these batches still waits here (neither confirmed nor spooled). */
+  holds(batches: readonly SealedBatch[]): boolean {
+    return batches.some((batch) => this.unconfirmed.has(batch.id));
+  }
+
   /** These batches are durable elsewhere (the spool); the ledger forgets them. */
   handedOff(batches: readonly SealedBatch[]): void {
     this.confirm(batches);
