@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { plans } from "../../src/plans/plans.ts";
 import { type Browser, launchBrowser } from "./browser.ts";
 import { type DevServer, startDevServer } from "./dev-server.ts";
+import { verifyFromOutbox } from "./outbox.ts";
 
 // Billing in a real browser against `npm run dev`: Upgrade on the portal, pay on the local Stripe stand-in's
 // Checkout page (which sends signed webhooks to the gateway, as `stripe listen` does), see the pro limits in
@@ -66,6 +67,9 @@ describe("billing in Chromium", () => {
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Log in" }).click();
     await page.waitForURL("**/portal/keys");
+    // Keys and plans wait for a confirmed address: open the link from the local mail outbox.
+    await verifyFromOutbox(page, dev, email);
+    await page.goto(`${dev.url}/portal/keys`);
     await page.getByLabel(/^Name/).fill("billing e2e");
     await page.getByRole("button", { name: "Create key" }).click();
     await page.getByRole("heading", { name: "Your new key" }).waitFor();

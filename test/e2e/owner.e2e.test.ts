@@ -9,6 +9,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Browser, launchBrowser } from "./browser.ts";
 import { type DevServer, startDevServer } from "./dev-server.ts";
+import { verifyFromOutbox } from "./outbox.ts";
 
 // The API owner's path: `npm run dev` with ORIGIN_URL pointing at an API of the test's own (not the demo),
 // with its own OpenAPI document. A key reaches it; /docs and /openapi.json show its operations; the portal's
@@ -156,6 +157,9 @@ describe("an owner's own API behind `npm run dev`", () => {
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Log in" }).click();
     await page.waitForURL("**/portal/keys");
+    // Keys wait for a confirmed address: open the link from the local mail outbox.
+    await verifyFromOutbox(page, dev, email);
+    await page.goto(`${dev.url}/portal/keys`);
     await phoneShot("05-keys-empty");
 
     await page.getByLabel(/^Name/).fill("phone with a rather long key name to wrap");
