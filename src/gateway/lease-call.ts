@@ -5,12 +5,9 @@ import { CommandBatch } from "../store/command-batch";
 import { redisKeys } from "../store/layout";
 import { evalScript, prepareScripts } from "../store/scripts";
 import { SETTLE_SCRIPT } from "../usage/settle-script";
-import { type SealedBatch, settleIn } from "../usage/usage-batch";
+import { LEASE_RECORD_TTL_MS, type SealedBatch, settleIn } from "../usage/usage-batch";
 import { LEASE_SCRIPT } from "./lease-script";
 import type { MonthWindow } from "./month";
-
-/** How long Redis keeps a lease record, from which unused tokens are given back (well past a lease's life). */
-const LEASE_RECORD_TTL_MS = 60_000;
 
 /** Every plan's limits in the shape LEASE_SCRIPT reads, built once: the script picks the account's tier. */
 const PLAN_LIMITS = JSON.stringify(

@@ -23,6 +23,9 @@ import type { LuaScript } from "../store/scripts";
  * record {g = granted, w = window counter, q = quota counter, b = bucket key or false, c = bucket capacity},
  * from which SETTLE_SCRIPT gives back the tokens the isolate did not use.
  *
+ * A lease id that SETTLE_SCRIPT already saw returned (the isolate gave up on a call that missed its
+ * deadline) is granted nothing, so a call that reaches Redis after its own refund cannot leak tokens.
+ *
  * Returns {key record JSON or false, account record JSON or false, granted, window left after the grant,
  * quota left after the grant, current window count, previous window count, bucket tokens after the grant
  * (a string: Lua numbers are truncated in replies) or false, window ms}.
@@ -68,6 +71,8 @@ if burstCapacity > 0 then
 end
 if available < 0 then available = 0 end
 
+-- A lease id already settled (its caller gave it up after a missed deadline) is never granted late.
+if redis.call("EXISTS", ARGV[11]) == 1 then available = 0 end
 local forDemand = math.min(tonumber(ARGV[9]), available)
 local forExtra = math.min(tonumber(ARGV[10]), math.floor((available - forDemand) / 2))
 local granted = forDemand + forExtra

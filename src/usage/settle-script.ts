@@ -5,7 +5,7 @@ import type { LuaScript } from "../store/scripts";
  * a retry after a reply that came too late, or a replay from the durable spool (usage/spool.ts).
  *
  * KEYS[1] the batch's marker (gw:batch:{batch id}); ARGV[1] how long the marker is kept (ms); ARGV[2] the
- * batch as JSON:
+ * batch as JSON; ARGV[3] how long a lease id given up before its grant stays marked (ms):
  *   u: [[usage day hash, field, count], ...]  requests by key, day, outcome and tier (HINCRBY)
  *   e: seconds a usage day hash is kept
  *   l: {keyId: unix ms}, k: the last-used hash    last-used times, which only move forward
@@ -56,6 +56,9 @@ for _, lapsed in ipairs(batch.r or {}) do
       end
     end
     redis.call("DEL", lapsed[1])
+  elseif lapsed[2] == 0 then
+    -- A lease given up before Redis granted it: mark the id so the grant, should it still arrive, is nothing.
+    redis.call("SET", lapsed[1], "0", "PX", ARGV[3])
   end
 end
 return 1

@@ -20,13 +20,19 @@ export interface SealedBatch {
  */
 export const BATCH_MARKER_TTL_MS = 60 * 60_000;
 
+/**
+ * How long Redis keeps a lease record (gateway/lease-script.ts), from which unused tokens are given back:
+ * well past a lease's second, and past the spool's replay (every minute) after a short outage.
+ */
+export const LEASE_RECORD_TTL_MS = 5 * 60_000;
+
 /** Adds a batch's SETTLE_SCRIPT to a pipeline; the reply is 1 (applied now) or 0 (applied before). */
 export function settleIn(pipeline: CommandBatch, batch: SealedBatch): Promise<number> {
   return evalScript<number>(
     pipeline,
     SETTLE_SCRIPT,
     [redisKeys.usageBatch(batch.id)],
-    [BATCH_MARKER_TTL_MS, batch.payload],
+    [BATCH_MARKER_TTL_MS, batch.payload, LEASE_RECORD_TTL_MS],
   );
 }
 
