@@ -157,7 +157,7 @@ export class LeaseFlights {
     // Tokens coming back go with every call (ahead of the lease, which then can grant them again); counts
     // once they are old enough, so a quiet key's call does not carry a batch each time.
     const carry = this.ledger.returnsTokens || (oldest !== undefined && now - oldest >= CARRY_AFTER_MS);
-    const batches = carry ? this.ledger.takeBatches(now) : [];
+    let batches = carry ? this.ledger.takeBatches(now) : [];
     const demand = mine + followers.length;
     const extra = this.leases.extraFor(hash, now);
     let outcomes: FlightOutcome[] | undefined;
@@ -175,7 +175,12 @@ export class LeaseFlights {
       } catch (error) {
         // Redis may have granted the lease after all: give it back, whole, with the next batch that lands.
         this.ledger.returnLease(redisKeys.lease(leaseId), 0, now);
-        if (attempt === 0 && isDeadline(error)) continue;
+        if (attempt === 0 && isDeadline(error)) {
+          // The retry carries that refund ahead of its own lease, so tokens the first call may have taken
+          // are free again for it (or the id is marked, should the first call still reach Redis).
+          batches = this.ledger.takeBatches(now);
+          continue;
+        }
         this.ledger.redisFailing = true;
         if (batches.length > 0) deps.spool(batches);
         outcomes = Array(demand).fill({ kind: "failed", error });
