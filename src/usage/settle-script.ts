@@ -44,7 +44,8 @@ local function giveBack(counter, tokens)
 end
 for _, lapsed in ipairs(batch.r or {}) do
   local recordJson = redis.call("GET", lapsed[1])
-  if recordJson then
+  -- "0" marks an id given up before its grant (below): nothing to refund, and nothing to decode.
+  if recordJson and recordJson ~= "0" then
     local lease = cjson.decode(recordJson)
     local unused = lease.g - lapsed[2]
     if unused > 0 then
@@ -56,7 +57,7 @@ for _, lapsed in ipairs(batch.r or {}) do
       end
     end
     redis.call("DEL", lapsed[1])
-  elseif lapsed[2] == 0 then
+  elseif not recordJson and lapsed[2] == 0 then
     -- A lease given up before Redis granted it: mark the id so the grant, should it still arrive, is nothing.
     redis.call("SET", lapsed[1], "0", "PX", ARGV[3])
   end
