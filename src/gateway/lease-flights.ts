@@ -157,14 +157,16 @@ export class LeaseFlights {
     // Tokens coming back go with every call (ahead of the lease, which then can grant them again); counts
     // once they are old enough, so a quiet key's call does not carry a batch each time.
     const carry = this.ledger.returnsTokens || (oldest !== undefined && now - oldest >= CARRY_AFTER_MS);
-    let batches = carry ? this.ledger.takeBatches(now) : [];
+    const batches = carry ? this.ledger.takeBatches(now) : [];
     const demand = mine + followers.length;
     const extra = this.leases.extraFor(hash, now);
     let outcomes: FlightOutcome[] | undefined;
     // One retry when the deadline was missed: under a burst the isolate itself may have been too busy to read
     // the reply in time, and failing open would admit past the limit. Connection errors fail at once.
+    // The retry sends the SAME lease id: Redis answers it with the grant already made, if the first call got
+    // there, so the two calls can never both take tokens.
+    const leaseId = randomId();
     for (let attempt = 0; outcomes === undefined; attempt++) {
-      const leaseId = randomId();
       const call = callLease(deps.redis, { hash, demand, extra, leaseId, now, month: deps.month }, batches);
       deps.waitUntil(call.catch(() => {}));
       try {
@@ -173,14 +175,9 @@ export class LeaseFlights {
         this.ledger.redisFailing = false;
         outcomes = this.distribute(hash, reply, leaseId, now, demand);
       } catch (error) {
+        if (attempt === 0 && isDeadline(error)) continue;
         // Redis may have granted the lease after all: give it back, whole, with the next batch that lands.
         this.ledger.returnLease(redisKeys.lease(leaseId), 0, now);
-        if (attempt === 0 && isDeadline(error)) {
-          // The retry carries that refund ahead of its own lease, so tokens the first call may have taken
-          // are free again for it (or the id is marked, should the first call still reach Redis).
-          batches = this.ledger.takeBatches(now);
-          continue;
-        }
         this.ledger.redisFailing = true;
         if (batches.length > 0) deps.spool(batches);
         outcomes = Array(demand).fill({ kind: "failed", error });

@@ -23,7 +23,8 @@ import type { LuaScript } from "../store/scripts";
  * record {g = granted, w = window counter, q = quota counter, b = bucket key or false, c = bucket capacity},
  * from which SETTLE_SCRIPT gives back the tokens the isolate did not use.
  *
- * A lease id that SETTLE_SCRIPT already saw returned (the isolate gave up on a call that missed its
+ * The same lease id sent again (the caller's retry after a missed deadline) returns the grant already made
+ * instead of granting twice. A lease id that SETTLE_SCRIPT already saw returned (the isolate gave up on a call that missed its
  * deadline) is granted nothing, so a call that reaches Redis after its own refund cannot leak tokens.
  *
  * Returns {key record JSON or false, account record JSON or false, granted, window left after the grant,
@@ -71,8 +72,15 @@ if burstCapacity > 0 then
 end
 if available < 0 then available = 0 end
 
--- A lease id already settled (its caller gave it up after a missed deadline) is never granted late.
-if redis.call("EXISTS", ARGV[11]) == 1 then available = 0 end
+-- The same lease id again (a retry after a missed deadline): the grant already made, nothing new. A lease id
+-- settled as given up ("0") is never granted late.
+local earlier = redis.call("GET", ARGV[11])
+if earlier then
+  local granted = 0
+  if earlier ~= "0" then granted = cjson.decode(earlier).g end
+  if bucketKey then tokens = tostring(tokens) end
+  return {keyJson, accountJson, granted, windowLeft, quotaLeft, current, previous, tokens, windowMs}
+end
 local forDemand = math.min(tonumber(ARGV[9]), available)
 local forExtra = math.min(tonumber(ARGV[10]), math.floor((available - forDemand) / 2))
 local granted = forDemand + forExtra
