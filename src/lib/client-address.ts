@@ -71,7 +71,7 @@ function parseIpv6(text: string): Uint8Array | undefined {
     groups = [...head, ...Array(8 - head.length - tail.length).fill(0), ...tail];
   } else {
     const all = parseGroups(text, true);
-    if (!all || all.length !== 8) return undefined;
+    if (all?.length !== 8) return undefined;
     groups = all;
   }
   const bytes = new Uint8Array(16);
@@ -105,7 +105,10 @@ export function parseIpAddress(text: string): IpAddress | undefined {
  * zero groups (the first of equals) as `::`.
  */
 function formatIpv6(bytes: Uint8Array): string {
-  const groups = Array.from({ length: 8 }, (_, i) => ((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number));
+  const groups = Array.from(
+    { length: 8 },
+    (_, i) => ((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number),
+  );
   let bestStart = -1;
   let bestLength = 1;
   for (let i = 0; i < 8; ) {

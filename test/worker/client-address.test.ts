@@ -39,7 +39,12 @@ describe("client address: parsing and the one spelling (RFC 4291 2.2, RFC 5952 4
   });
 
   it("reads IPv4-mapped IPv6 as the IPv4 address it carries, in any spelling", () => {
-    for (const spelling of ["::ffff:192.0.2.1", "::FFFF:192.0.2.1", "::ffff:c000:201", "0:0:0:0:0:ffff:192.0.2.1"])
+    for (const spelling of [
+      "::ffff:192.0.2.1",
+      "::FFFF:192.0.2.1",
+      "::ffff:c000:201",
+      "0:0:0:0:0:ffff:192.0.2.1",
+    ])
       expect(parseIpAddress(spelling)).toEqual({ version: 4, bytes: new Uint8Array([192, 0, 2, 1]) });
     // IPv4-compatible (deprecated, RFC 4291 2.5.5.1) and NAT64 addresses are IPv6 addresses of their own.
     expect(parseIpAddress("::192.0.2.1")?.version).toBe(6);
@@ -98,7 +103,9 @@ describe("client address: the counter key", () => {
   });
 
   it("reads CF-Connecting-IP from a request's headers", () => {
-    expect(clientAddressKeyOf(new Headers({ "CF-Connecting-IP": "2001:DB8:a:b::5" }))).toBe("2001:db8:a:b::/64");
+    expect(clientAddressKeyOf(new Headers({ "CF-Connecting-IP": "2001:DB8:a:b::5" }))).toBe(
+      "2001:db8:a:b::/64",
+    );
     expect(clientAddressKeyOf(new Headers())).toBe(UNKNOWN_CLIENT);
   });
 });

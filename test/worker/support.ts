@@ -270,20 +270,27 @@ export interface PortalClient {
   cookie(name: string): string | undefined;
   /** The CSRF token last handed out (GET /portal/api/csrf, login, GET /portal/api/session). */
   csrf: string | undefined;
-  /** The CF-Connecting-IP this client's requests come from (unique, so login limits do not mix). */
+  /** The CF-Connecting-IP this client's requests come from (its own /64, so login limits do not mix). */
   ip: string;
 }
 
 let clientCounter = 0;
+
+/**
+ * An IPv6 address in a /64 of its own (2001:db8::/32 is the documentation prefix, RFC 3849): the portal
+ * counts clients per /64, so clients that must not share limits need different /64s. 32 random bits pick it.
+ */
+export function uniqueClientAddress(): string {
+  const [high = 0, low = 0] = crypto.getRandomValues(new Uint16Array(2));
+  return `2001:db8:${high.toString(16)}:${low.toString(16)}::${(clientCounter % 0xffff).toString(16)}`;
+}
 
 export function portalClient(options: { origin?: string; ip?: string } = {}): PortalClient {
   clientCounter += 1;
   const jar = new Map<string, string>();
   const client: PortalClient = {
     csrf: undefined,
-    ip:
-      options.ip ??
-      `2001:db8::${Date.now().toString(16).slice(-6)}:${clientCounter.toString(16)}:${Math.floor(Math.random() * 0xffff).toString(16)}`,
+    ip: options.ip ?? uniqueClientAddress(),
     cookie: (name) => jar.get(name),
     async fetch(path, init = {}) {
       const headers = new Headers(init.headers);
