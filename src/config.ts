@@ -30,6 +30,7 @@ export interface Bindings {
   PORTAL_SESSION_HOURS?: string;
   PORTAL_LOGIN_ATTEMPTS_PER_EMAIL?: string;
   PORTAL_LOGIN_ATTEMPTS_PER_IP?: string;
+  PORTAL_LOGIN_SLOWDOWN_MAX_MS?: string;
   // Mail (src/mail) and portal accounts. Without RESEND_API_KEY, routes that send mail answer 503.
   RESEND_API_KEY?: string;
   RESEND_API_BASE?: string;
@@ -95,6 +96,8 @@ const configSchema = z.object({
   portalSessionHours: z.coerce.number().int().min(1).max(720).default(168),
   portalLoginAttemptsPerEmail: z.coerce.number().int().min(1).max(1000).default(10),
   portalLoginAttemptsPerIp: z.coerce.number().int().min(1).max(10_000).default(50),
+  // The longest a login waits before its answer once its email is tried from many addresses (ms; 0: never).
+  portalLoginSlowdownMaxMs: z.coerce.number().int().min(0).max(10_000).default(2000),
   // Mail. The key stays optional (any shape): without it the routes that send mail answer 503, nothing else.
   resendApiKey: z.string().min(1).optional(),
   resendApiBase: z.url({ protocol: /^https?$/ }).default("https://api.resend.com"),
@@ -173,6 +176,7 @@ export function parseConfig(env: Bindings): Config {
     portalSessionHours: blankToUndefined(env.PORTAL_SESSION_HOURS),
     portalLoginAttemptsPerEmail: blankToUndefined(env.PORTAL_LOGIN_ATTEMPTS_PER_EMAIL),
     portalLoginAttemptsPerIp: blankToUndefined(env.PORTAL_LOGIN_ATTEMPTS_PER_IP),
+    portalLoginSlowdownMaxMs: blankToUndefined(env.PORTAL_LOGIN_SLOWDOWN_MAX_MS),
     resendApiKey: blankToUndefined(env.RESEND_API_KEY),
     resendApiBase: blankToUndefined(env.RESEND_API_BASE),
     mailFrom: blankToUndefined(env.MAIL_FROM),

@@ -29,9 +29,11 @@ export const redisKeys = {
   portalSession: (idHash: string) => `gw:portal:session:${idHash}`,
   /** Set of the SHA-256 hex of an account's portal session ids, so a password reset can end them all. */
   portalAccountSessions: (accountId: string) => `gw:portal:sessions:${accountId}`,
-  /** Prefix of the limiter of mails a visitor can ask for (verification resends, password resets). */
+  /** Prefix of the limiter of mails a visitor can ask for (verification resends, password resets), and of
+   * the pacing of reset mails per address: `${prefix}:resetSpacing:${emailHash}` (auth/mail-limit.ts). */
   portalMailPrefix: "gw:portal:mail",
-  /** Prefix of the login limiter's sliding windows: `${prefix}:email:${emailHash}`, `${prefix}:ip:${ip}`. */
+  /** Prefix of the login limiter's sliding windows: `${prefix}:address:${clientAddressKey}`,
+   * `${prefix}:email-address:${emailHash}:${clientAddressKey}`, `${prefix}:email:${emailHash}`. */
   portalLoginPrefix: "gw:portal:login",
 } as const;
 

@@ -321,19 +321,21 @@ describe("portal: sessions and CSRF", () => {
 });
 
 describe("portal: login rate limit", () => {
-  it("limits attempts per email, whoever tries, with Retry-After; the right password too", async () => {
+  it("limits attempts per email from one client, with Retry-After; other clients and emails are not refused", async () => {
     const { email } = await portalDeveloper();
+    const client = portalClient();
     const statuses: number[] = [];
-    // portalDeveloper's own login counted once; 9 more wrong attempts fill the 10 allowed.
-    for (let i = 0; i < 9; i++)
-      statuses.push((await portalLogin(portalClient(), email, `wrong ${i} password`)).status);
-    expect(statuses).toEqual(Array(9).fill(401));
-    const limited = await portalLogin(portalClient(), email);
+    for (let i = 0; i < 10; i++)
+      statuses.push((await portalLogin(client, email, `wrong ${i} password`)).status);
+    expect(statuses).toEqual(Array(10).fill(401));
+    const limited = await portalLogin(client, email);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(0);
     expect(await problemOf(limited)).toMatchObject({ type: "/problems/rate-limited" });
-    // Another email is not affected.
-    expect((await portalLogin(portalClient(), uniqueEmail(), "whatever password")).status).toBe(401);
+    // Another email from the same client is not affected, nor the email from another client (issue 18.5:
+    // faults-login-limits.test.ts has the rest).
+    expect((await portalLogin(client, uniqueEmail(), "whatever password")).status).toBe(401);
+    expect((await portalLogin(portalClient(), email)).status).toBe(200);
   });
 
   it("limits attempts per IP across emails", async () => {

@@ -1,10 +1,11 @@
 import type { Context } from "hono";
 import type { Account } from "../../db/schema/accounts";
 import { getAccount } from "../../keys/account-service";
+import { clientAddressKeyOf } from "../../lib/client-address";
 import { mailConfigured } from "../../mail/mail-client";
 import { redisFor } from "../../store/redis";
 import { csrfTokenFor } from "../auth/csrf-token";
-import { clientIp, countAttempt } from "../auth/login-limit";
+import { countLoginAttempt, countSignUpAttempt } from "../auth/login-limit";
 import { clearSessionCookie, writeSessionCookie } from "../auth/session-cookie";
 import { createSession, deleteSession } from "../auth/session-store";
 import type { PortalEnv } from "../portal-env";
@@ -34,18 +35,30 @@ function signInDeps(c: Context<PortalEnv>): SignInDeps {
   };
 }
 
-const ipOf = (c: Context<PortalEnv>) => clientIp(c.req.header("CF-Connecting-IP"));
+/** The client's counter key: one per IPv4 address or IPv6 /64, whatever the spelling (lib/client-address). */
+const addressOf = (c: Context<PortalEnv>) => clientAddressKeyOf(c.req.raw.headers);
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A login: counted (login-limit.ts), then, when allowed, held for the verdict's delay before the password is
+ * checked. The delay depends only on how often the email was tried (known or not), and comes before the
+ * check, so a right and a wrong password, a known and an unknown email wait alike.
+ */
 export async function attemptLogin(
   c: Context<PortalEnv>,
   input: { email: string; password: string },
 ): Promise<LoginResult> {
   const config = c.get("config");
   const redis = redisFor(config);
-  const verdict = await countAttempt(redis, config, { ip: ipOf(c), email: input.email });
+  const verdict = await countLoginAttempt(redis, config, { address: addressOf(c), email: input.email });
   if (!verdict.allowed) {
     c.get("log").warn("portal login limited", { retryAfterSeconds: verdict.retryAfterSeconds });
     return { outcome: "limited", retryAfterSeconds: verdict.retryAfterSeconds };
+  }
+  if (verdict.delayMs > 0) {
+    c.get("log").warn("portal login slowed down", { delayMs: verdict.delayMs });
+    await sleep(verdict.delayMs);
   }
   const deps = signInDeps(c);
   const accountId = await logIn(deps, input);
@@ -78,8 +91,7 @@ export async function attemptSignUp(
   input: { email: string; password: string },
 ): Promise<{ outcome: "accepted" } | Limited> {
   const config = c.get("config");
-  // Per IP only: a per-email count here would let anyone lock an email out of logging in.
-  const verdict = await countAttempt(redisFor(config), config, { ip: ipOf(c) });
+  const verdict = await countSignUpAttempt(redisFor(config), config, { address: addressOf(c) });
   if (!verdict.allowed) return { outcome: "limited", retryAfterSeconds: verdict.retryAfterSeconds };
   // Portal accounts: the address gets a verification link (or a "you already have an account" notice). Where
   // verification is required and mail cannot be sent, sign-up refuses (503) instead of making an account
