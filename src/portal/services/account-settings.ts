@@ -4,6 +4,7 @@ import { ApiError } from "../../lib/errors";
 import { mailTemplates } from "../../mail/templates";
 import { revokeTokens } from "../auth/account-tokens";
 import { findLogin, replaceHash } from "../auth/credentials-store";
+import { forgetResetMail } from "../auth/mail-limit";
 import { hashPassword, verifyPassword } from "../auth/password-hash";
 import { endOtherSessions } from "../auth/session-store";
 import { type AccountMailDeps, portalLink } from "./account-mail";
@@ -72,6 +73,8 @@ export async function changePassword(
     });
   });
   await endOtherSessions(deps.redis, input.account.id, input.sessionId);
+  // The pending reset links stopped working: a new reset request must not wait for their mails' pacing.
+  await forgetResetMail(deps.redis, input.account.email);
   try {
     await deps.mailer.send(input.account.email, mailTemplates.passwordChanged(deps.brand));
   } catch (error) {

@@ -4,6 +4,7 @@ import { ApiError } from "../../lib/errors";
 import { mailTemplates } from "../../mail/templates";
 import { consumeToken, issueToken, revokeTokens, TOKEN_LIFETIMES_MS } from "../auth/account-tokens";
 import { findLogin } from "../auth/credentials-store";
+import { forgetResetMail, mayMailReset, RESET_MAIL_SPACING_MS } from "../auth/mail-limit";
 import { hashPassword } from "../auth/password-hash";
 import { endOtherSessions } from "../auth/session-store";
 import { type AccountMailDeps, tokenLink } from "./account-mail";
@@ -11,27 +12,38 @@ import { INVALID_LINK, markVerified } from "./email-verification";
 
 const MINUTES = TOKEN_LIFETIMES_MS.reset_password / 60_000;
 
-/** The one answer to a reset request, whether or not the address has an account. */
-export const RESET_REQUESTED =
-  "If an account uses this email address, we sent it a link to choose a new password. It works for 30 minutes.";
+/** The one answer to a reset request, whether or not the address has an account, paced or not. */
+export const RESET_REQUESTED = `If an account uses this email address, we sent it a link to choose a new password (or did in the last ${RESET_MAIL_SPACING_MS / 60_000} minutes: use the newest). It works for ${MINUTES} minutes.`;
+
+export type ResetMailOutcome = "sent" | "no_account" | "paced";
 
 /**
- * Mails a reset link when `email` has an account; does nothing otherwise. Callers run this after answering
- * (ctx.waitUntil), so the answer and its timing are the same for known and unknown addresses.
- * @returns whether a mail went out (for logs and tests only: never tell the requester).
+ * Mails a reset link when `email` has an account and its reset mails are not being paced (mayMailReset: a
+ * third party asking again and again, from any number of client addresses, gets its inbox at most one mail per
+ * RESET_MAIL_SPACING_MS past the first few, and the newest link mailed keeps working: the owner is never
+ * without one). Callers run this after answering (ctx.waitUntil), so the answer and its timing are the same
+ * for known and unknown addresses, paced or not.
+ * @returns what happened (for logs and tests only: never tell the requester).
+ * @throws the mailer's error when the send fails (the pacing is forgotten first, so the next request mails).
  */
-export async function sendPasswordReset(deps: AccountMailDeps, email: string): Promise<boolean> {
+export async function sendPasswordReset(deps: AccountMailDeps, email: string): Promise<ResetMailOutcome> {
   const found = await findLogin(deps.db, email);
-  if (!found) return false;
+  if (!found) return "no_account";
   const address = email.trim().toLowerCase();
-  const { token } = await issueToken(deps.db, {
-    accountId: found.accountId,
-    purpose: "reset_password",
-    email: address,
-  });
-  const link = tokenLink(deps, "reset", token);
-  await deps.mailer.send(address, mailTemplates.passwordReset(deps.brand, { link, minutes: MINUTES }));
-  return true;
+  if (!(await mayMailReset(deps.redis, address))) return "paced";
+  try {
+    const { token } = await issueToken(deps.db, {
+      accountId: found.accountId,
+      purpose: "reset_password",
+      email: address,
+    });
+    const link = tokenLink(deps, "reset", token);
+    await deps.mailer.send(address, mailTemplates.passwordReset(deps.brand, { link, minutes: MINUTES }));
+  } catch (error) {
+    await forgetResetMail(deps.redis, address).catch(() => {});
+    throw error;
+  }
+  return "sent";
 }
 
 /**
@@ -47,9 +59,11 @@ export async function setPasswordWithToken(
 ): Promise<string> {
   // The KDF runs before the transaction: 100,000 PBKDF2 rounds should not hold a row lock.
   const passwordHash = await hashPassword(input.password);
+  let accountEmail = "";
   const accountId = await deps.db.transaction(async (tx) => {
     const used = await consumeToken(tx, input.token, [input.purpose]);
     if (!used) throw new ApiError("invalid_token", { detail: INVALID_LINK });
+    accountEmail = used.email;
     await tx
       .insert(portalCredentials)
       .values({ accountId: used.accountId, passwordHash })
@@ -66,5 +80,7 @@ export async function setPasswordWithToken(
     return used.accountId;
   });
   await endOtherSessions(deps.redis, accountId);
+  // No reset link is left in the inbox: a new request must not wait for the pacing of the used one.
+  await forgetResetMail(deps.redis, accountEmail);
   return accountId;
 }

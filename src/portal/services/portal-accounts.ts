@@ -1,9 +1,9 @@
 import type { Context } from "hono";
 import { openDatabase } from "../../db/client";
 import type { Account } from "../../db/schema/accounts";
+import { clientAddressKeyOf } from "../../lib/client-address";
 import { ApiError } from "../../lib/errors";
 import { redisFor } from "../../store/redis";
-import { clientIp } from "../auth/login-limit";
 import { countMailRequest } from "../auth/mail-limit";
 import type { PortalEnv } from "../portal-env";
 import { mailDepsOf } from "./account-mail";
@@ -39,18 +39,22 @@ export async function confirmEmailLink(c: Context<PortalEnv>, token: string) {
 }
 
 /**
- * A password reset request: counted per address and per IP, then answered at once; the lookup and the mail
- * happen after the response (ctx.waitUntil), so known and unknown addresses get the same answer in the same
- * time. Mail must be configured (503 otherwise) since the answer promises one.
+ * A password reset request: counted per (email, client address) and per client address (refused past
+ * either, known email or not), then answered at once; the lookup, the pacing of the address's reset mails
+ * and the mail happen after the response (ctx.waitUntil), so known and unknown addresses get the same answer
+ * in the same time. Nothing refuses per email across client addresses: a third party could then keep the
+ * owner from resetting (sendPasswordReset paces the mails instead). Mail must be configured (503 otherwise)
+ * since the answer promises one.
  */
 export async function requestPasswordReset(
   c: Context<PortalEnv>,
   email: string,
 ): Promise<{ outcome: "accepted" } | Limited> {
   const deps = mailDeps(c);
+  const address = clientAddressKeyOf(c.req.raw.headers);
   const verdict = await countMailRequest(deps.redis, [
-    { limit: "resetPerEmail", id: email, isEmail: true },
-    { limit: "resetPerIp", id: clientIp(c.req.header("CF-Connecting-IP")) },
+    { limit: "resetPerEmailAndAddress", email, id: address },
+    { limit: "resetPerAddress", id: address },
   ]);
   if (!verdict.allowed) return { outcome: "limited", retryAfterSeconds: verdict.retryAfterSeconds };
   const log = c.get("log");
@@ -58,8 +62,8 @@ export async function requestPasswordReset(
   const work = (async () => {
     const { db, close } = openDatabase(c.get("config"));
     try {
-      const sent = await sendPasswordReset({ ...deps, db }, email);
-      log.info("portal password reset requested", { sent });
+      const outcome = await sendPasswordReset({ ...deps, db }, email);
+      log.info("portal password reset requested", { outcome });
     } catch (error) {
       log.error("portal password reset mail not sent", { error });
     } finally {
