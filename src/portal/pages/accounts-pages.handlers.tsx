@@ -122,7 +122,7 @@ export async function forgotSubmit(c: PageContextT) {
   const result = await requestPasswordReset(c, parsed.data.email);
   if (result.outcome === "limited") {
     c.header("Retry-After", String(result.retryAfterSeconds));
-    const error = `Too many requests for this address. Try again in ${minutes(result.retryAfterSeconds)} minutes.`;
+    const error = `Too many requests from your network. Try again in ${minutes(result.retryAfterSeconds)} minutes.`;
     return c.html(<ForgotPage page={await pageContext(c)} state={{ values: form, error }} />, 429);
   }
   return c.html(<ForgotPage page={await pageContext(c)} state={{ notice: RESET_REQUESTED }} />, 202);
