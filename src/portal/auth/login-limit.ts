@@ -32,11 +32,10 @@ function limiter(redis: Redis, kind: LimiterKind, attempts: number): Ratelimit {
   });
 }
 
+/** Allowed with `delayMs`, how long to wait before answering (0 unless the email is tried from many
+ * clients); or refused, to be tried again after `retryAfterSeconds`. */
 export type AttemptVerdict =
-  | {
-      allowed: true /** How long to wait before answering (ms): 0 unless the email is under attack. */;
-      delayMs: number;
-    }
+  | { allowed: true; delayMs: number }
   | { allowed: false; retryAfterSeconds: number };
 
 export type LoginLimitConfig = Pick<
