@@ -203,7 +203,6 @@ async function withoutRedis(
 async function finish(c: Context<AppEnv>, state: GatewayState, verdict: Verdict): Promise<Response> {
   const now = Date.now();
   const config = c.get("config");
-  const flushDeps = { redis: hotPathRedis(config), log: c.get("log"), spool: spoolFor(c, state) };
   const count = (
     key: KeyRecord,
     tier: string,
@@ -211,6 +210,9 @@ async function finish(c: Context<AppEnv>, state: GatewayState, verdict: Verdict)
     delayMs?: number,
   ) => {
     state.ledger.record(key.id, key.accountId, outcome, tier, now);
+    // One flush is due per isolate at a time; while it is, a request only adds its count.
+    if (state.flusher.armed) return;
+    const flushDeps = { redis: hotPathRedis(config), log: c.get("log"), spool: spoolFor(c, state) };
     c.executionCtx.waitUntil(state.flusher.schedule(flushDeps, delayMs));
   };
 

@@ -47,13 +47,13 @@ export function originUrlFor(config: Config, requestUrl: URL): URL {
   return target;
 }
 
-function forwardedHeaders(request: Request, connectionListed: Set<string>): Headers {
+function forwardedHeaders(request: Request, connectionListed: ReadonlySet<string>): Headers {
   const headers = new Headers();
+  // Headers iterate with lower-cased names (Fetch standard, "sort and combine").
   for (const [name, value] of request.headers) {
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || NEVER_FORWARDED.has(lower) || connectionListed.has(lower)) continue;
-    if (lower.startsWith("x-gateway-") || lower.startsWith("cf-")) continue;
-    if (lower === "cookie") {
+    if (HOP_BY_HOP.has(name) || NEVER_FORWARDED.has(name) || connectionListed.has(name)) continue;
+    if (name.startsWith("x-gateway-") || name.startsWith("cf-")) continue;
+    if (name === "cookie") {
       const kept = value
         .split(";")
         .map((part) => part.trim())
@@ -66,9 +66,14 @@ function forwardedHeaders(request: Request, connectionListed: Set<string>): Head
   return headers;
 }
 
-function connectionTokens(headers: Headers): Set<string> {
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
+/** The field names a message's Connection header lists (RFC 9110 7.6.1): hop-by-hop for that message. */
+function connectionTokens(headers: Headers): ReadonlySet<string> {
+  const connection = headers.get("Connection");
+  if (!connection) return NO_TOKENS;
   return new Set(
-    (headers.get("Connection") ?? "")
+    connection
       .split(",")
       .map((token) => token.trim().toLowerCase())
       .filter(Boolean),
@@ -154,17 +159,14 @@ export async function proxyToOrigin(
     throw tooLarge();
   }
 
-  const responseHeaders = new Headers();
+  // The runtime copies status, status text and headers (mutable, for the RateLimit fields); then the
+  // connection-specific ones go, as a proxy must (RFC 9110 7.6.1).
+  const response = new Response(upstream.body, upstream);
   const listed = connectionTokens(upstream.headers);
-  for (const [name, value] of upstream.headers) {
-    const lower = name.toLowerCase();
-    if (!HOP_BY_HOP.has(lower) && !listed.has(lower)) responseHeaders.append(name, value);
+  for (const name of [...upstream.headers.keys()]) {
+    if (HOP_BY_HOP.has(name) || listed.has(name)) response.headers.delete(name);
   }
-  return new Response(upstream.body, {
-    status: upstream.status,
-    statusText: upstream.statusText,
-    headers: responseHeaders,
-  });
+  return response;
 }
 
 /** Refuses a body whose declared length is over the limit, before any key lookup or limit is spent on it. */

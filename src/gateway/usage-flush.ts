@@ -34,6 +34,11 @@ export interface FlushDeps {
 export class UsageFlusher {
   private due = false;
 
+  /** Whether a flush is already due: scheduling another would add nothing. */
+  get armed(): boolean {
+    return this.due;
+  }
+
   constructor(
     private readonly ledger: UsageLedger,
     private readonly leases: LeaseTable,

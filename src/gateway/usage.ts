@@ -18,6 +18,9 @@ import { formatCounterField } from "../usage/usage-counters";
 const USAGE_RETENTION_SECONDS = 40 * 24 * 60 * 60;
 const SEPARATOR = "\n";
 
+const DAY_MS = 86_400_000;
+
+/** The UTC date of `now` (Unix ms) as YYYY-MM-DD, the day part of usage counters. */
 export function utcDay(now: number): string {
   return new Date(now).toISOString().slice(0, 10);
 }
@@ -33,10 +36,12 @@ export class UsageLedger {
   private openSince = 0;
   /** How many times batches left with a round trip: a change means traffic is carrying them. */
   carried = 0;
+  /** The day last formatted and its UTC day number: the hot path formats one date a day, not one a request. */
+  private day = { number: Number.NaN, text: "" };
 
   /** Counts one request of `keyId` with its outcome, under the tier it was decided with. */
   record(keyId: string, accountId: string, outcome: UsageOutcome, tier: string, now: number): void {
-    const slot = `${utcDay(now)}${SEPARATOR}${formatCounterField({ keyId, accountId, outcome, tier })}`;
+    const slot = `${this.dayOf(now)}${SEPARATOR}${formatCounterField({ keyId, accountId, outcome, tier })}`;
     this.counts.set(slot, (this.counts.get(slot) ?? 0) + 1);
     if (outcome !== "auth") this.lastUsed.set(keyId, Math.max(now, this.lastUsed.get(keyId) ?? 0));
     this.opened(now);
@@ -114,6 +119,12 @@ export class UsageLedger {
    * succeeds again replays it at once, rather than waiting for the minute's scheduled replay.
    */
   spooled = false;
+
+  private dayOf(now: number): string {
+    const number = Math.floor(now / DAY_MS);
+    if (number !== this.day.number) this.day = { number, text: utcDay(now) };
+    return this.day.text;
+  }
 
   private opened(now: number): void {
     if (this.openSince === 0) this.openSince = now;

@@ -15,7 +15,8 @@ export function requestDatabase(): MiddlewareHandler<AppEnv> {
     try {
       await next();
     } finally {
-      c.executionCtx.waitUntil(db.close());
+      // Most data-plane requests never open it: no after-response work for them.
+      if (db.opened) c.executionCtx.waitUntil(db.close());
     }
   };
 }
