@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import { describe, expect, it } from "vitest";
+import { accounts } from "../../src/db/schema/accounts";
 import { auditEvents } from "../../src/db/schema/audit-events";
 import {
   advancePeriod,
@@ -19,6 +20,9 @@ import {
   admin,
   deliverStripeEvent,
   gatewayWith,
+  portalApi,
+  portalDeveloper,
+  problemOf,
   redis,
   type TestStripeEvent,
   withDatabase,
@@ -246,5 +250,89 @@ describe("a subscription lacking its plan's metered price", () => {
     for (const event of await billingEventsOf(customer))
       await deliverOk({ ...event, id: `${event.id}_again` });
     expect(await auditsOf(account.id, "subscription.metered_price_added")).toHaveLength(0);
+  });
+});
+
+describe("plan changes in the portal JSON API", () => {
+  async function portalSubscriber(prices: string[]) {
+    const developer = await portalDeveloper();
+    const customer = await stripe.customers.create({
+      email: developer.email,
+      invoice_settings: { default_payment_method: "pm_card_visa" },
+    });
+    await withDatabase((db) =>
+      db.update(accounts).set({ stripeCustomerId: customer.id }).where(eq(accounts.id, developer.accountId)),
+    );
+    const subscription = await subscribe(customer.id, prices);
+    for (const event of await billingEventsOf(customer.id)) await deliverOk(event);
+    return { ...developer, subscription };
+  }
+
+  it("previews, upgrades at once, schedules a downgrade, shows it, and cancels it", async () => {
+    const { client, accountId, subscription } = await portalSubscriber([BASIC]);
+    const preview = await portalApi(client, "/billing/plan-change/preview", {
+      method: "POST",
+      json: { tier: "pro" },
+    });
+    expect(preview.status, await preview.clone().text()).toBe(200);
+    const previewed = (await preview.json()) as {
+      amountDue: number;
+      prorationDate: number;
+      effective: string;
+    };
+    expect(previewed).toMatchObject({ effective: "now", billed: "now", from: "basic", to: "pro" });
+
+    const upgraded = await portalApi(client, "/billing/plan-change", {
+      method: "POST",
+      json: { tier: "pro", prorationDate: previewed.prorationDate },
+    });
+    expect(upgraded.status, await upgraded.clone().text()).toBe(200);
+    expect(await upgraded.json()).toMatchObject({ effective: "now", tier: "pro" });
+    const invoice = await stripe.invoices.retrieve(
+      (await stripe.subscriptions.retrieve(subscription.id)).latest_invoice as string,
+    );
+    expect(invoice.amount_paid).toBe(previewed.amountDue);
+
+    const downgraded = await portalApi(client, "/billing/plan-change", {
+      method: "POST",
+      json: { tier: "basic" },
+    });
+    expect(await downgraded.json()).toMatchObject({ effective: "period_end", tier: "pro", to: "basic" });
+    const billing = (await (await portalApi(client, "/billing")).json()) as {
+      scheduledChange: { tier: string; at: string } | null;
+    };
+    expect(billing.scheduledChange).toMatchObject({ tier: "basic" });
+    const page = await (await client.fetch("/portal/billing")).text();
+    expect(page).toContain("Changes to Basic on");
+    expect(page).toContain('action="/portal/billing/change/cancel"');
+
+    const cancelled = await portalApi(client, "/billing/plan-change", { method: "DELETE" });
+    expect(cancelled.status, await cancelled.clone().text()).toBe(200);
+    expect(await cancelled.json()).toEqual({ tier: "pro", scheduledChange: null });
+    expect((await accountRow(accountId)).scheduledTier).toBeNull();
+  });
+
+  it("answers problem+json: 409 without a subscription, 400 for an unknown plan, 403 without the CSRF token", async () => {
+    const { client } = await portalDeveloper();
+    const none = await portalApi(client, "/billing/plan-change/preview", {
+      method: "POST",
+      json: { tier: "pro" },
+    });
+    expect(none.status).toBe(409);
+    expect(none.headers.get("Content-Type")).toContain("application/problem+json");
+    expect((await problemOf(none)).detail).toMatch(/no subscription/);
+    const unknown = await portalApi(client, "/billing/plan-change", {
+      method: "POST",
+      json: { tier: "gold" },
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.headers.get("Content-Type")).toContain("application/problem+json");
+    const nothingPending = await portalApi(client, "/billing/plan-change", { method: "DELETE" });
+    expect(nothingPending.status).toBe(409);
+    const forged = await client.fetch("/portal/api/billing/plan-change", {
+      method: "POST",
+      json: { tier: "basic" },
+    });
+    expect(forged.status).toBe(403);
   });
 });
