@@ -25,6 +25,7 @@ export interface Bindings {
   STRIPE_API_BASE?: string;
   STRIPE_METER_EVENT_NAME?: string;
   PAST_DUE_GRACE_DAYS?: string;
+  PLAN_DOWNGRADE_TIMING?: string;
   PORTAL_URL?: string;
   // Developer portal (src/portal).
   PORTAL_SESSION_HOURS?: string;
@@ -91,6 +92,12 @@ const configSchema = z.object({
   stripeApiBase: z.url({ protocol: /^https?$/ }).default("https://api.stripe.com"),
   stripeMeterEventName: z.string().min(1).max(100).default("api_requests"),
   pastDueGraceDays: z.coerce.number().min(0).max(90).default(7),
+  /**
+   * When a downgrade (a lower paid plan, or cancelling to free) takes effect: `period_end` (the customer keeps
+   * what they paid for until the period ends; Stripe's subscription schedule or cancel_at_period_end) or
+   * `immediately` (prorated credit on the next invoice). Upgrades always apply at once.
+   */
+  planDowngradeTiming: z.enum(["period_end", "immediately"]).default("period_end"),
   portalUrl: z.url({ protocol: /^https?$/ }).optional(),
   // Developer portal: how long a sign-in lasts, and the brute-force limits on logins (per 15 minutes).
   portalSessionHours: z.coerce.number().int().min(1).max(720).default(168),
@@ -172,6 +179,7 @@ export function parseConfig(env: Bindings): Config {
     stripeApiBase: blankToUndefined(env.STRIPE_API_BASE),
     stripeMeterEventName: blankToUndefined(env.STRIPE_METER_EVENT_NAME),
     pastDueGraceDays: blankToUndefined(env.PAST_DUE_GRACE_DAYS),
+    planDowngradeTiming: blankToUndefined(env.PLAN_DOWNGRADE_TIMING),
     portalUrl: blankToUndefined(env.PORTAL_URL),
     portalSessionHours: blankToUndefined(env.PORTAL_SESSION_HOURS),
     portalLoginAttemptsPerEmail: blankToUndefined(env.PORTAL_LOGIN_ATTEMPTS_PER_EMAIL),

@@ -23,6 +23,8 @@ export function presentSubscription(account: Account) {
     stripeCustomerId: account.stripeCustomerId,
     stripeSubscriptionId: account.stripeSubscriptionId,
     pastDueSince: iso(account.pastDueSince),
+    scheduledTier: account.scheduledTier,
+    scheduledChangeAt: iso(account.scheduledChangeAt),
   };
 }
 

@@ -203,6 +203,14 @@ export const AccountDetailSchema = AccountSchema.extend({
       stripeCustomerId: z.string().nullable(),
       stripeSubscriptionId: z.string().nullable(),
       pastDueSince: z.iso.datetime().nullable(),
+      scheduledTier: z.string().nullable().openapi({
+        description:
+          "A change pending at the period's end (a scheduled downgrade; `free`: cancelled at period end); DELETE /accounts/{id}/plan-change cancels it",
+      }),
+      scheduledChangeAt: z.iso
+        .datetime()
+        .nullable()
+        .openapi({ description: "When that change takes effect" }),
     })
     .openapi("AccountSubscription"),
 }).openapi("AccountDetail");

@@ -6,12 +6,13 @@ import type { AppEnv } from "../lib/context";
 import { redisFor } from "../store/redis";
 import { publishCommittedTier } from "./account-publish";
 import type {
+  cancelScheduledChangeRoute,
   changePlanRoute,
   createBillingPortalSessionRoute,
   createCheckoutSessionRoute,
 } from "./billing-admin.routes";
 import { type CheckoutDeps, createBillingPortalSession, createCheckoutSession } from "./checkout";
-import { changePlan, previewPlanChange } from "./plan-change";
+import { cancelScheduledChange, changePlan, previewPlanChange } from "./plan-change";
 import { stripeClient } from "./stripe-client";
 
 /**
@@ -61,16 +62,47 @@ export const changePlanHandler: RouteHandler<typeof changePlanRoute, AppEnv> = a
   const config = c.get("config");
   c.header("Cache-Control", "no-store");
   if (preview) {
-    const answer = await withServices(c, (deps) => previewPlanChange(deps, id, tier));
+    const answer = await withServices(c, (deps) =>
+      previewPlanChange({ ...deps, downgradeTiming: config.planDowngradeTiming }, id, tier),
+    );
     return c.json({ ...answer, applied: false }, 200);
   }
   const result = await withServices(c, async (deps) => {
-    const changed = await changePlan({ ...deps, graceDays: config.pastDueGraceDays }, id, tier, {
-      prorationDate,
-      actor: { type: "admin", id: "admin-token" },
-    });
+    const changed = await changePlan(
+      { ...deps, graceDays: config.pastDueGraceDays, downgradeTiming: config.planDowngradeTiming },
+      id,
+      tier,
+      { prorationDate, actor: { type: "admin", id: "admin-token" } },
+    );
     await publishCommittedTier(deps.db, redisFor(config), id);
     return { ...changed, tier: (await getAccount(deps, id)).tier };
   });
-  return c.json({ from: result.from, to: result.to, applied: true, tier: result.tier }, 200);
+  return c.json(
+    {
+      from: result.from,
+      to: result.to,
+      applied: true,
+      effective: result.effective,
+      effectiveAt: result.effectiveAt,
+      tier: result.tier,
+    },
+    200,
+  );
+};
+
+export const cancelScheduledChangeHandler: RouteHandler<typeof cancelScheduledChangeRoute, AppEnv> = async (
+  c,
+) => {
+  const { id } = c.req.valid("param");
+  const config = c.get("config");
+  c.header("Cache-Control", "no-store");
+  const tier = await withServices(c, async (deps) => {
+    await cancelScheduledChange({ ...deps, graceDays: config.pastDueGraceDays }, id, {
+      type: "admin",
+      id: "admin-token",
+    });
+    await publishCommittedTier(deps.db, redisFor(config), id);
+    return (await getAccount(deps, id)).tier;
+  });
+  return c.json({ tier, scheduledTier: null }, 200);
 };

@@ -2,11 +2,13 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { adminAuth } from "../admin/admin-auth";
 import type { AppEnv } from "../lib/context";
 import {
+  cancelScheduledChangeHandler,
   changePlanHandler,
   createBillingPortalSessionHandler,
   createCheckoutSessionHandler,
 } from "./billing-admin.handlers";
 import {
+  cancelScheduledChangeRoute,
   changePlanRoute,
   createBillingPortalSessionRoute,
   createCheckoutSessionRoute,
@@ -19,11 +21,13 @@ import {
 export function createBillingAdminRouter(defaultHook: ConstructorParameters<typeof OpenAPIHono<AppEnv>>[0]) {
   const router = new OpenAPIHono<AppEnv>(defaultHook);
   // Scoped to these paths: a "*" here would, once mounted at the admin root, run for every admin route.
+  // (cancelScheduledChangeRoute shares changePlanRoute's path, so that guard covers it.)
   for (const route of [createCheckoutSessionRoute, createBillingPortalSessionRoute, changePlanRoute]) {
     router.use(route.getRoutingPath(), adminAuth());
   }
   return router
     .openapi(createCheckoutSessionRoute, createCheckoutSessionHandler)
     .openapi(createBillingPortalSessionRoute, createBillingPortalSessionHandler)
-    .openapi(changePlanRoute, changePlanHandler);
+    .openapi(changePlanRoute, changePlanHandler)
+    .openapi(cancelScheduledChangeRoute, cancelScheduledChangeHandler);
 }

@@ -62,7 +62,10 @@ export const createBillingPortalSessionRoute = createRoute({
 
 const PlanChangeRequestSchema = z
   .object({
-    tier: z.enum(sellableTiers).openapi({ description: "The plan to move the subscription to" }),
+    tier: z.enum(["free", ...sellableTiers] as [TierId, ...TierId[]]).openapi({
+      description:
+        "The plan to move the subscription to; `free` cancels it. A downgrade takes effect when PLAN_DOWNGRADE_TIMING says (default: at the period's end)",
+    }),
     preview: z
       .boolean()
       .default(false)
@@ -79,13 +82,17 @@ const PlanChangeSchema = z
     from: z.string(),
     to: z.string(),
     applied: z.boolean().openapi({ description: "false for a preview" }),
+    effective: z.enum(["now", "period_end"]).openapi({
+      description: "`period_end`: Stripe makes the change when the current period ends (a scheduled change)",
+    }),
+    effectiveAt: z.iso.datetime().openapi({ description: "When the change takes effect" }),
     tier: z
       .string()
       .optional()
       .openapi({ description: "The account's tier after the change (applied only)" }),
     amountDue: z.number().int().optional().openapi({ description: "Preview: smallest currency unit" }),
     currency: z.string().optional(),
-    billed: z.enum(["now", "next_invoice"]).optional(),
+    billed: z.enum(["now", "next_invoice", "none"]).optional(),
     prorationDate: z.number().int().optional(),
     lines: z.array(z.object({ description: z.string(), amount: z.number().int() })).optional(),
   })
@@ -101,5 +108,26 @@ export const changePlanRoute = createRoute({
   responses: {
     200: { description: "The preview, or the applied change", ...json(PlanChangeSchema) },
     ...problemResponses(400, 401, 404, 409, 502, 503),
+  },
+});
+
+const ScheduledChangeCancelledSchema = z
+  .object({
+    tier: z.string().openapi({ description: "The account's tier, which the subscription keeps" }),
+    scheduledTier: z.null().openapi({ description: "No change is pending any more" }),
+  })
+  .openapi("ScheduledPlanChangeCancelled");
+
+export const cancelScheduledChangeRoute = createRoute({
+  method: "delete",
+  path: "/accounts/{id}/plan-change",
+  tags,
+  security,
+  summary:
+    "Cancel the plan change pending at the period's end (a scheduled downgrade or cancellation): the subscription keeps its plan",
+  request: { params: accountId },
+  responses: {
+    200: { description: "Nothing is pending any more", ...json(ScheduledChangeCancelledSchema) },
+    ...problemResponses(401, 404, 409, 502, 503),
   },
 });

@@ -7,6 +7,7 @@ import { stripeEvents } from "../db/schema/stripe-events";
 import type { Logger } from "../lib/log";
 import type { PriceEnvironment } from "../plans/plans";
 import { deriveEntitlement, type Entitlement, isEnded, type SubscriptionView } from "./entitlement";
+import { repairMeteredItems } from "./metered-repair";
 import { readCustomerState } from "./stripe-customer-state";
 
 type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
@@ -98,6 +99,17 @@ export async function syncCustomer(deps: SyncDeps, trigger: SyncTrigger): Promis
 
     const state = await readCustomerState(deps.stripe, customerId);
     const subscriptions = state.exists ? state.subscriptions : [];
+    // Under the same lock: concurrent events of the customer cannot both add the item.
+    const repairs = await repairMeteredItems(deps, subscriptions);
+    for (const repair of repairs) {
+      await recordAudit(tx, {
+        accountId: account.id,
+        actor: trigger.actor,
+        action: "subscription.metered_price_added",
+        targetId: repair.subscriptionId,
+        data: { price: repair.price, ...(trigger.event ? { stripeEventType: trigger.event.type } : {}) },
+      });
+    }
     const entitlement = deriveEntitlement(subscriptions, deps.environment, deps.now, deps.graceDays);
     const next = {
       ...columnsOf(entitlement),
@@ -134,6 +146,8 @@ function columnsOf(entitlement: Entitlement) {
     subscriptionStatus: entitlement.subscriptionStatus,
     pastDueSince: entitlement.pastDueSince,
     subscriptionCancelAt: entitlement.subscriptionCancelAt,
+    scheduledTier: entitlement.scheduledTier,
+    scheduledChangeAt: entitlement.scheduledChangeAt,
   };
 }
 

@@ -25,6 +25,8 @@ export interface SubscriptionView {
   unpaidSince: Date | null;
   /** When it ends by cancel-at-period-end, if set. */
   cancelAt: Date | null;
+  /** The next phase of a subscription schedule managing it: the items Stripe will switch to, and when. */
+  nextPhase: { scheduleId: string; startsAt: Date; prices: string[] } | null;
   /** Id and status of its latest invoice. */
   latestInvoice: { id: string; status: string | null } | null;
 }
@@ -40,6 +42,12 @@ export interface Entitlement {
   /** Set while that subscription is past due: the grace period counts from here. */
   pastDueSince: Date | null;
   subscriptionCancelAt: Date | null;
+  /**
+   * A change Stripe will make at a period's end: `free` when the subscription is cancelled at period end,
+   * else the tier of its schedule's next phase when that differs from its tier now. Null: none pending.
+   */
+  scheduledTier: TierId | null;
+  scheduledChangeAt: Date | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -88,14 +96,33 @@ export function deriveEntitlement(
       subscribedTier: null,
       pastDueSince: null,
       subscriptionCancelAt: null,
+      scheduledTier: null,
+      scheduledChangeAt: null,
     };
   }
+  const subscribedTier = subscriptionTier(shown.prices, environment);
+  const scheduled = scheduledChangeOf(shown, subscribedTier, environment);
   return {
     tier: granting?.tier ?? "free",
     subscriptionId: shown.id,
     subscriptionStatus: shown.status,
-    subscribedTier: subscriptionTier(shown.prices, environment),
+    subscribedTier,
     pastDueSince: shown.status === "past_due" ? (shown.unpaidSince ?? now) : null,
     subscriptionCancelAt: isEnded(shown.status) ? null : shown.cancelAt,
+    scheduledTier: scheduled?.tier ?? null,
+    scheduledChangeAt: scheduled?.at ?? null,
   };
+}
+
+/** What the subscription will become at its period's end, when Stripe has a change planned. */
+function scheduledChangeOf(
+  view: SubscriptionView,
+  tierNow: TierId | null,
+  environment: PriceEnvironment,
+): { tier: TierId; at: Date } | null {
+  if (isEnded(view.status)) return null;
+  if (view.cancelAt) return { tier: "free", at: view.cancelAt };
+  if (!view.nextPhase) return null;
+  const next = subscriptionTier(view.nextPhase.prices, environment) ?? "free";
+  return next === tierNow ? null : { tier: next, at: view.nextPhase.startsAt };
 }

@@ -22,6 +22,23 @@ const subscriptionSchema = z.object({
   latest_invoice: z
     .union([z.string(), z.object({ id: z.string(), status: z.string().nullish(), created: z.number() })])
     .nullish(),
+  // A subscription schedule managing it (expanded): its next phase is a change Stripe will make.
+  schedule: z
+    .union([
+      z.string(),
+      z.object({
+        id: z.string(),
+        status: z.string(),
+        current_phase: z.object({ start_date: z.number(), end_date: z.number() }).nullish(),
+        phases: z.array(
+          z.object({
+            start_date: z.number(),
+            items: z.array(z.object({ price: ref })),
+          }),
+        ),
+      }),
+    ])
+    .nullish(),
 });
 
 /** Subscriptions read per call; a customer with more is paged through. */
@@ -46,7 +63,7 @@ export async function readCustomerState(stripe: Stripe, customerId: string): Pro
     customer: customerId,
     status: "all",
     limit: PAGE,
-    expand: ["data.latest_invoice"],
+    expand: ["data.latest_invoice", "data.schedule"],
   })) {
     subscriptions.push(toView(subscriptionSchema.parse(raw)));
     if (subscriptions.length >= MAX_SUBSCRIPTIONS) break;
@@ -69,8 +86,29 @@ function toView(subscription: z.infer<typeof subscriptionSchema>): SubscriptionV
     prices: subscription.items.data.map((item) => item.price.id),
     unpaidSince: subscription.status === "past_due" && expanded ? new Date(expanded.created * 1000) : null,
     cancelAt: subscription.cancel_at ? new Date(subscription.cancel_at * 1000) : null,
+    nextPhase: nextPhaseOf(subscription.schedule),
     latestInvoice: invoice
       ? { id: ref.parse(invoice), status: expanded ? (expanded.status ?? null) : null }
       : null,
+  };
+}
+
+/**
+ * The phase an active subscription schedule enters next (https://docs.stripe.com/billing/subscriptions/
+ * subscription-schedules#transitioning-to-the-next-phase): the first phase starting at or after the current
+ * phase's end. Null without a schedule, or when the current phase is the last.
+ */
+function nextPhaseOf(
+  schedule: z.infer<typeof subscriptionSchema>["schedule"],
+): SubscriptionView["nextPhase"] {
+  if (!schedule || typeof schedule === "string" || schedule.status !== "active") return null;
+  const current = schedule.current_phase;
+  if (!current) return null;
+  const next = schedule.phases.find((phase) => phase.start_date >= current.end_date);
+  if (!next) return null;
+  return {
+    scheduleId: schedule.id,
+    startsAt: new Date(next.start_date * 1000),
+    prices: next.items.map((item) => item.price),
   };
 }

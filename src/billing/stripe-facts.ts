@@ -20,6 +20,14 @@ export const billingEventTypes = [
   "customer.subscription.deleted",
   "customer.subscription.paused",
   "customer.subscription.resumed",
+  // A subscription schedule planned, moved to its next phase (a downgrade at period end takes effect),
+  // or stopped: the pending change shown, and the tier once the phase changes the subscription's price.
+  "subscription_schedule.created",
+  "subscription_schedule.updated",
+  "subscription_schedule.released",
+  "subscription_schedule.canceled",
+  "subscription_schedule.completed",
+  "subscription_schedule.aborted",
   // The customer is gone: the account forgets it.
   "customer.deleted",
   // Payments: restore (paid), start or continue dunning (failed), ask the developer to authenticate.

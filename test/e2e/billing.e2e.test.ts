@@ -9,7 +9,8 @@ import { verifyFromOutbox } from "./outbox.ts";
 
 // Billing in a real browser against `npm run dev`: Upgrade on the portal, pay on the local Stripe stand-in's
 // Checkout page (which sends signed webhooks to the gateway, as `stripe listen` does), see the pro limits in
-// the portal and in the next response's RateLimit-Policy, change plan to basic with its preview, cancel in
+// the portal and in the next response's RateLimit-Policy, schedule a change to basic at the period's end with
+// its preview and keep the current plan instead, cancel in
 // the stand-in's billing portal, and be back on free. Screenshots land in test-results/billing/.
 
 const SHOTS = join(import.meta.dirname, "..", "..", "test-results", "billing");
@@ -97,21 +98,29 @@ describe("billing in Chromium", () => {
     await page.waitForURL("**/portal/billing/change?tier=basic");
     expect(await page.locator("#amount-due").textContent()).toMatch(/^Next invoice: /);
     await shot("04-change-preview");
+    expect(await page.locator("#effective-at").textContent()).toContain("end of the current period");
     await page.getByRole("button", { name: "Confirm: change to Basic" }).click();
-    await page.waitForURL("**/portal/billing?changed=basic");
-    expect(await page.getByRole("status").first().textContent()).toContain("Your plan is now Basic");
-    expect(await windowLimit(key)).toBe(plans.basic.rateLimit.requests);
+    // A downgrade waits for the period's end (PLAN_DOWNGRADE_TIMING=period_end): pro limits until then.
+    await page.waitForURL("**/portal/billing?scheduled=basic");
+    expect(await page.locator("#scheduled-change").textContent()).toContain("Changes to Basic on");
+    await shot("05-change-scheduled");
+    expect(await windowLimit(key)).toBe(plans.pro.rateLimit.requests);
+    // Keep my current plan: the scheduled change is cancelled.
+    await page.getByRole("button", { name: "Keep my current plan" }).click();
+    await page.waitForURL("**/portal/billing?kept");
+    expect(await page.locator("#scheduled-change").count()).toBe(0);
+    expect(await windowLimit(key)).toBe(plans.pro.rateLimit.requests);
 
     // Cancel in the stand-in's billing portal; its webhook brings the account back to free.
     await page.getByRole("button", { name: "Manage billing" }).click();
     await page.getByRole("button", { name: "Cancel now" }).waitFor();
-    await shot("05-billing-portal");
+    await shot("06-billing-portal");
     await page.getByRole("button", { name: "Cancel now" }).click();
     await page.locator(".status", { hasText: "canceled" }).waitFor();
     await page.getByRole("link", { name: "← Return" }).click();
     await page.waitForURL("**/portal/billing");
     await billingShows("Free");
-    await shot("06-billing-free-again");
+    await shot("07-billing-free-again");
     expect(await windowLimit(key)).toBe(plans.free.rateLimit.requests);
   });
 });

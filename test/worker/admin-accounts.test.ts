@@ -113,6 +113,8 @@ describe("admin API: reading one account", () => {
       stripeCustomerId: null,
       stripeSubscriptionId: null,
       pastDueSince: null,
+      scheduledTier: null,
+      scheduledChangeAt: null,
     });
   });
 });

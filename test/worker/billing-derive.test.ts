@@ -18,6 +18,7 @@ function view(prices: string[], status: string, extra: Partial<SubscriptionView>
     prices,
     unpaidSince: null,
     cancelAt: null,
+    nextPhase: null,
     latestInvoice: null,
     ...extra,
   };
@@ -34,6 +35,26 @@ describe("entitlement from all subscriptions", () => {
       subscribedTier: null,
       pastDueSince: null,
       subscriptionCancelAt: null,
+      scheduledTier: null,
+      scheduledChangeAt: null,
+    });
+  });
+
+  it("names the change a schedule's next phase makes, while the current phase's price decides the tier", () => {
+    const at = new Date(NOW.getTime() + 10 * DAY);
+    const scheduled = view([PRO, PRO_USAGE], "active", {
+      nextPhase: { scheduleId: "sub_sched_1", startsAt: at, prices: [BASIC] },
+    });
+    expect(derive([scheduled])).toMatchObject({ tier: "pro", scheduledTier: "basic", scheduledChangeAt: at });
+    const same = view([BASIC], "active", {
+      nextPhase: { scheduleId: "sub_sched_2", startsAt: at, prices: [BASIC] },
+    });
+    expect(derive([same])).toMatchObject({ tier: "basic", scheduledTier: null, scheduledChangeAt: null });
+    const cancelling = view([BASIC], "active", { cancelAt: at });
+    expect(derive([cancelling])).toMatchObject({
+      tier: "basic",
+      scheduledTier: "free",
+      scheduledChangeAt: at,
     });
   });
 

@@ -11,7 +11,16 @@ import {
   stripeCustomerAccount,
   subscribe,
 } from "./billing-support";
-import { accountRow, admin, portalDeveloper, problemOf, redis, withDatabase } from "./support";
+import {
+  ADMIN_TOKEN,
+  accountRow,
+  admin,
+  gatewayWith,
+  portalDeveloper,
+  problemOf,
+  redis,
+  withDatabase,
+} from "./support";
 
 // Plan changes through the Subscriptions API: the base price swapped, the metered price added or removed,
 // prorated, with Stripe's invoice preview first. The charge equals the preview (same proration_date).
@@ -26,6 +35,13 @@ async function subscriber(prices: string[]) {
 
 const planChange = (accountId: string, json: Record<string, unknown>) =>
   admin(`/accounts/${accountId}/plan-change`, { method: "POST", json });
+/** The same call with PLAN_DOWNGRADE_TIMING=immediately (the default, period_end: billing-scheduled-change). */
+const planChangeNow = (accountId: string, json: Record<string, unknown>) =>
+  gatewayWith({ PLAN_DOWNGRADE_TIMING: "immediately" }, `/admin/v1/accounts/${accountId}/plan-change`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+    body: JSON.stringify(json),
+  });
 
 describe("plan changes (admin API)", () => {
   it("basic -> pro: previews the prorated charge, then charges exactly it and applies pro at once", async () => {
@@ -48,7 +64,13 @@ describe("plan changes (admin API)", () => {
 
     const applied = await planChange(account.id, { tier: "pro", prorationDate: preview.prorationDate });
     expect(applied.status, await applied.clone().text()).toBe(200);
-    expect(await applied.json()).toEqual({ from: "basic", to: "pro", applied: true, tier: "pro" });
+    expect(await applied.json()).toMatchObject({
+      from: "basic",
+      to: "pro",
+      applied: true,
+      effective: "now",
+      tier: "pro",
+    });
     const updated = await stripe.subscriptions.retrieve(subscription.id);
     expect(updated.items.data.map((item) => item.price.id).sort()).toEqual([PRO, PRO_USAGE].sort());
     const invoice = await stripe.invoices.retrieve(updated.latest_invoice as string);
@@ -59,13 +81,13 @@ describe("plan changes (admin API)", () => {
 
   it("pro -> basic: removes the metered price, credits the unused time on the next invoice", async () => {
     const { account, subscription } = await subscriber([PRO, PRO_USAGE]);
-    const preview = (await (await planChange(account.id, { tier: "basic", preview: true })).json()) as {
+    const preview = (await (await planChangeNow(account.id, { tier: "basic", preview: true })).json()) as {
       billed: string;
       lines: Array<{ amount: number }>;
     };
     expect(preview.billed).toBe("next_invoice");
     expect(preview.lines.some((line) => line.amount < 0)).toBe(true);
-    const applied = await planChange(account.id, { tier: "basic" });
+    const applied = await planChangeNow(account.id, { tier: "basic" });
     expect(applied.status, await applied.clone().text()).toBe(200);
     const updated = await stripe.subscriptions.retrieve(subscription.id);
     expect(updated.items.data.map((item) => item.price.id)).toEqual([BASIC]);

@@ -175,6 +175,8 @@ describe("portal JSON API document", () => {
       [
         "/billing",
         "/billing/checkout",
+        "/billing/plan-change",
+        "/billing/plan-change/preview",
         "/billing/portal",
         "/csrf",
         "/keys",
@@ -196,5 +198,10 @@ describe("portal JSON API document", () => {
       ].sort(),
     );
     expect(document.paths["/keys"]?.post?.security).toEqual([{ portalSession: [], csrfToken: [] }]);
+    for (const method of ["post", "delete"]) {
+      expect(document.paths["/billing/plan-change"]?.[method]?.security).toEqual([
+        { portalSession: [], csrfToken: [] },
+      ]);
+    }
   });
 });

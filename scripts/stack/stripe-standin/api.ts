@@ -28,6 +28,13 @@ import {
   optionalString,
   type Params,
 } from "./form.ts";
+import {
+  cancelSchedule,
+  createScheduleFrom,
+  releaseSchedule,
+  requireSchedule,
+  updateSchedule,
+} from "./schedules.ts";
 import { clone, nowSeconds, randomId, type StripeObject } from "./store.ts";
 
 /** Stripe keeps meter-event identifiers unique for at least 24 hours. */
@@ -115,6 +122,23 @@ export function routeApi(
       return ok(cancelSubscription(engine, requireSubscription(engine, id as string)));
     case "POST subscriptions/:id/resume":
       return ok(resumeSubscription(engine, requireSubscription(engine, id as string)));
+    case "POST subscription_schedules":
+      return ok(createScheduleFrom(engine, params));
+    case "GET subscription_schedules": {
+      const customer = optionalString(params, "customer");
+      const schedules = Object.values(engine.data.subscriptionSchedules).filter(
+        (schedule) => customer === undefined || schedule.customer === customer,
+      );
+      return ok(listOf(schedules, params, "/v1/subscription_schedules"));
+    }
+    case "GET subscription_schedules/:id":
+      return ok(requireSchedule(engine, id as string));
+    case "POST subscription_schedules/:id":
+      return ok(updateSchedule(engine, requireSchedule(engine, id as string), params));
+    case "POST subscription_schedules/:id/release":
+      return ok(releaseSchedule(engine, requireSchedule(engine, id as string)));
+    case "POST subscription_schedules/:id/cancel":
+      return ok(cancelSchedule(engine, requireSchedule(engine, id as string)));
     case "POST invoices/:id":
       if (id === "create_preview") return ok(previewFrom(engine, params));
       break;
@@ -289,10 +313,18 @@ function eventsMatching(engine: Engine, params: Params): StripeObject[] {
   );
 }
 
+/** Stripe's `expand[]` for a subscription's `latest_invoice` and `schedule`. */
 function expand(engine: Engine, subscription: StripeObject, paths: string[]): StripeObject {
-  if (!paths.includes("latest_invoice") || !subscription.latest_invoice) return subscription;
-  const invoice = engine.data.invoices[subscription.latest_invoice as string] ?? null;
-  return { ...clone(subscription), latest_invoice: invoice };
+  let expanded = subscription;
+  if (paths.includes("latest_invoice") && subscription.latest_invoice) {
+    const invoice = engine.data.invoices[subscription.latest_invoice as string] ?? null;
+    expanded = { ...clone(expanded), latest_invoice: invoice };
+  }
+  if (paths.includes("schedule") && subscription.schedule) {
+    const schedule = engine.data.subscriptionSchedules[subscription.schedule as string] ?? null;
+    expanded = { ...clone(expanded), schedule };
+  }
+  return expanded;
 }
 
 function previewFrom(engine: Engine, params: Params): StripeObject {

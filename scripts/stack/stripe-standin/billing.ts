@@ -1,5 +1,6 @@
 import type { StandinPrice } from "./catalog.ts";
 import { invalid, noSuch, StripeApiError } from "./errors.ts";
+import { enterNextPhase } from "./schedules.ts";
 import { clone, nowSeconds, randomId, type StandinData, type StripeObject } from "./store.ts";
 
 /**
@@ -113,7 +114,7 @@ export function deleteCustomer(engine: Engine, id: string): StripeObject {
 // Subscriptions
 // ---------------------------------------------------------------------------------------------------------
 
-function newItem(
+export function newItem(
   price: StandinPrice,
   subscriptionId: string,
   start: number,
@@ -133,7 +134,7 @@ function newItem(
 }
 
 export const itemsOf = (subscription: StripeObject) => (subscription.items as { data: StripeObject[] }).data;
-const periodOf = (subscription: StripeObject) => {
+export const periodOf = (subscription: StripeObject) => {
   const first = itemsOf(subscription)[0];
   const start = (first?.current_period_start as number | undefined) ?? nowSeconds();
   return { start, end: (first?.current_period_end as number | undefined) ?? start + PERIOD_SECONDS };
@@ -171,6 +172,7 @@ export function createSubscription(engine: Engine, input: NewSubscription): Stri
     canceled_at: null,
     ended_at: null,
     pause_collection: null,
+    schedule: null,
     trial_start: trialEnd ? start : null,
     trial_end: trialEnd,
     trial_settings: {
@@ -244,6 +246,16 @@ export function cancelSubscription(engine: Engine, subscription: StripeObject): 
       invoice.status = "void";
   }
   delete engine.data.pendingLines[subscription.id];
+  // Like Stripe: a schedule managing the subscription is cancelled with it.
+  const schedule = subscription.schedule
+    ? engine.data.subscriptionSchedules[subscription.schedule as string]
+    : undefined;
+  if (schedule && ["not_started", "active"].includes(schedule.status as string)) {
+    schedule.status = "canceled";
+    schedule.canceled_at = now;
+    schedule.current_phase = null;
+    engine.emit("subscription_schedule.canceled", schedule, { status: "active" });
+  }
   engine.emit("customer.subscription.deleted", subscription);
   return subscription;
 }
@@ -427,6 +439,12 @@ export function updateSubscription(
     update.cancelAtPeriodEnd !== undefined &&
     update.cancelAtPeriodEnd !== subscription.cancel_at_period_end
   ) {
+    if (subscription.schedule) {
+      throw new StripeApiError(
+        400,
+        `The subscription is managed by the subscription schedule \`${subscription.schedule}\`, and updating any cancelation behavior directly is not allowed. Please update the schedule instead.`,
+      );
+    }
     previous.cancel_at_period_end = subscription.cancel_at_period_end;
     previous.cancel_at = subscription.cancel_at;
     subscription.cancel_at_period_end = update.cancelAtPeriodEnd;
@@ -510,13 +528,19 @@ export function advancePeriod(engine: Engine, subscription: StripeObject): Strip
   const start = Math.max(old.end, trialEnding ? nowSeconds() : old.end);
   const usage = { data: engine.data, from: old.start, to: start };
   const next = { start, end: start + PERIOD_SECONDS };
+  // A subscription schedule's next phase begins at the period's end (Stripe applies it at the boundary).
+  const { endedItems, canceled } = enterNextPhase(engine, subscription, old.end);
+  if (canceled) return subscription;
   for (const item of itemsOf(subscription)) {
     item.current_period_start = next.start;
     item.current_period_end = next.end;
   }
+  const metered = (item: StripeObject) => (item.price as StandinPrice).recurring.usage_type === "metered";
   const lines = [
     ...(engine.data.pendingLines[subscription.id] ?? []),
-    ...periodLines(subscription, next, itemsOf(subscription), usage),
+    // Licensed items of the new period in advance; the usage of the period that ended, on the items it had.
+    ...periodLines(subscription, next, itemsOf(subscription)),
+    ...periodLines(subscription, next, endedItems.filter(metered), usage),
   ];
   delete engine.data.pendingLines[subscription.id];
   const invoice = createInvoice(engine, subscription, lines, "subscription_cycle");

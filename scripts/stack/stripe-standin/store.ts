@@ -13,6 +13,7 @@ export type StripeObject = Record<string, unknown> & { id: string };
 export interface StandinData {
   customers: Record<string, StripeObject>;
   subscriptions: Record<string, StripeObject>;
+  subscriptionSchedules: Record<string, StripeObject>;
   invoices: Record<string, StripeObject>;
   checkoutSessions: Record<string, StripeObject>;
   portalSessions: Record<string, StripeObject>;
@@ -35,6 +36,7 @@ export interface StandinData {
 const empty = (): StandinData => ({
   customers: {},
   subscriptions: {},
+  subscriptionSchedules: {},
   invoices: {},
   checkoutSessions: {},
   portalSessions: {},

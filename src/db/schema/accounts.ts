@@ -19,6 +19,9 @@ export const accounts = pgTable(
     subscriptionCancelAt: timestamp("subscription_cancel_at", { withTimezone: true }),
     /** Billing: an open invoice whose payment waits for the customer's authentication (3-D Secure). */
     paymentActionInvoiceId: text("payment_action_invoice_id"),
+    /** Billing: the tier Stripe will move the subscription to at `scheduledChangeAt` (schedule or cancel). */
+    scheduledTier: text("scheduled_tier"),
+    scheduledChangeAt: timestamp("scheduled_change_at", { withTimezone: true }),
     /** Billing: when the state above was last read from Stripe. */
     billingSyncedAt: timestamp("billing_synced_at", { withTimezone: true }),
     /** Portal accounts: when the owner proved they read mail at `email` (null: not yet). */

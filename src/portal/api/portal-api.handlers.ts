@@ -13,7 +13,14 @@ import {
   type Limited,
   SIGNED_UP,
 } from "../services/portal-auth";
-import { billingPortalUrl, billingSummary, checkoutUrl } from "../services/portal-billing";
+import {
+  applyPlanChange,
+  billingPortalUrl,
+  billingSummary,
+  cancelPendingPlanChange,
+  checkoutUrl,
+  planChangePreview,
+} from "../services/portal-billing";
 import { portalDeps } from "../services/portal-deps";
 import { createPortalKey, listPortalKeys, revokePortalKey, rotatePortalKey } from "../services/portal-keys";
 import { lastDays, portalUsage } from "../services/portal-usage";
@@ -21,12 +28,15 @@ import { presentSession } from "./portal-api.presenters";
 import type {
   billingPortalRoute,
   billingRoute,
+  cancelScheduledChangeRoute,
   checkoutRoute,
   createKeyRoute,
   csrfRoute,
   listKeysRoute,
   loginRoute,
   logoutRoute,
+  planChangePreviewRoute,
+  planChangeRoute,
   revokeKeyRoute,
   rotateKeyRoute,
   sessionRoute,
@@ -135,4 +145,34 @@ export const checkoutHandler: RouteHandler<typeof checkoutRoute, PortalEnv> = as
 
 export const billingPortalHandler: RouteHandler<typeof billingPortalRoute, PortalEnv> = async (c) => {
   return c.json({ url: await billingPortalUrl(c) }, 201);
+};
+
+export const planChangePreviewHandler: RouteHandler<typeof planChangePreviewRoute, PortalEnv> = async (c) => {
+  c.header("Cache-Control", "no-store");
+  return c.json(await planChangePreview(c, c.req.valid("json").tier), 200);
+};
+
+export const planChangeHandler: RouteHandler<typeof planChangeRoute, PortalEnv> = async (c) => {
+  const { tier, prorationDate } = c.req.valid("json");
+  const result = await applyPlanChange(c, tier, prorationDate);
+  c.header("Cache-Control", "no-store");
+  return c.json(
+    {
+      from: result.from,
+      to: result.to,
+      effective: result.effective,
+      effectiveAt: result.effectiveAt,
+      tier: (await currentAccount(c)).tier,
+    },
+    200,
+  );
+};
+
+export const cancelScheduledChangeHandler: RouteHandler<
+  typeof cancelScheduledChangeRoute,
+  PortalEnv
+> = async (c) => {
+  await cancelPendingPlanChange(c);
+  c.header("Cache-Control", "no-store");
+  return c.json({ tier: (await currentAccount(c)).tier, scheduledChange: null }, 200);
 };

@@ -23,12 +23,15 @@ import {
 import {
   billingHandler,
   billingPortalHandler,
+  cancelScheduledChangeHandler,
   checkoutHandler,
   createKeyHandler,
   csrfHandler,
   listKeysHandler,
   loginHandler,
   logoutHandler,
+  planChangeHandler,
+  planChangePreviewHandler,
   revokeKeyHandler,
   rotateKeyHandler,
   sessionHandler,
@@ -38,12 +41,15 @@ import {
 import {
   billingPortalRoute,
   billingRoute,
+  cancelScheduledChangeRoute,
   checkoutRoute,
   createKeyRoute,
   csrfRoute,
   listKeysRoute,
   loginRoute,
   logoutRoute,
+  planChangePreviewRoute,
+  planChangeRoute,
   revokeKeyRoute,
   rotateKeyRoute,
   sessionRoute,
@@ -104,6 +110,9 @@ export function createPortalApiRouter(defaultHook: ConstructorParameters<typeof 
       .openapi(billingRoute, billingHandler)
       .openapi(checkoutRoute, checkoutHandler)
       .openapi(billingPortalRoute, billingPortalHandler)
+      .openapi(planChangePreviewRoute, planChangePreviewHandler)
+      .openapi(planChangeRoute, planChangeHandler)
+      .openapi(cancelScheduledChangeRoute, cancelScheduledChangeHandler)
       // Portal accounts: verification, password reset, invitations, settings.
       .openapi(verifyEmailRoute, verifyEmailHandler)
       .openapi(resendVerificationRoute, resendVerificationHandler)

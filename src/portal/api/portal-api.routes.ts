@@ -11,12 +11,17 @@ import {
   CsrfSchema,
   KeyIdParam,
   LoginSchema,
+  PlanChangeAppliedSchema,
+  PlanChangePreviewRequestSchema,
+  PlanChangePreviewSchema,
+  PlanChangeRequestSchema,
   PortalKeySchema,
   PortalUsageQuerySchema,
   PortalUsageSchema,
   RedirectSchema,
   RotatedPortalKeySchema,
   RotatePortalKeySchema,
+  ScheduledChangeCancelledSchema,
   SessionSchema,
   SignUpAnswerSchema,
   SignUpSchema,
@@ -214,6 +219,51 @@ export const billingPortalRoute = createRoute({
   middleware: signedIn,
   responses: {
     201: { description: "Send the browser to `url`", ...json(RedirectSchema) },
+    ...problemResponses(401, 403, 409, 502, 503),
+  },
+});
+
+export const planChangePreviewRoute = createRoute({
+  operationId: "previewPlanChange",
+  method: "post",
+  path: "/billing/plan-change/preview",
+  tags,
+  security: sessionAndToken,
+  summary: "What changing your subscription's plan would cost (Stripe's invoice preview); nothing changes",
+  middleware: signedIn,
+  request: body(PlanChangePreviewRequestSchema, { tier: "pro" }),
+  responses: {
+    200: { description: "The preview", ...json(PlanChangePreviewSchema) },
+    ...problemResponses(400, 401, 403, 409, 502, 503),
+  },
+});
+
+export const planChangeRoute = createRoute({
+  operationId: "changePlan",
+  method: "post",
+  path: "/billing/plan-change",
+  tags,
+  security: sessionAndToken,
+  summary:
+    "Change your subscription's plan: upgrades at once (charged prorated), downgrades when the period ends unless configured otherwise",
+  middleware: signedIn,
+  request: body(PlanChangeRequestSchema, { tier: "basic" }),
+  responses: {
+    200: { description: "Applied, or scheduled for the period's end", ...json(PlanChangeAppliedSchema) },
+    ...problemResponses(400, 401, 403, 409, 502, 503),
+  },
+});
+
+export const cancelScheduledChangeRoute = createRoute({
+  operationId: "cancelScheduledPlanChange",
+  method: "delete",
+  path: "/billing/plan-change",
+  tags,
+  security: sessionAndToken,
+  summary: "Cancel the plan change pending at the period's end: you keep your current plan",
+  middleware: signedIn,
+  responses: {
+    200: { description: "Nothing is pending any more", ...json(ScheduledChangeCancelledSchema) },
     ...problemResponses(401, 403, 409, 502, 503),
   },
 });

@@ -109,8 +109,67 @@ export const BillingSchema = z
     downgradeAt: z.iso.datetime().nullable(),
     upgrades: z.array(z.object({ tier: z.enum(tierIds), name: z.string(), price: z.string() })),
     canManage: z.boolean(),
+    scheduledChange: z
+      .object({ tier: z.enum(tierIds), name: z.string(), at: z.iso.datetime() })
+      .nullable()
+      .openapi({
+        description:
+          "A change Stripe makes when the period ends (a scheduled downgrade; `free`: the subscription ends). DELETE /billing/plan-change cancels it",
+      }),
   })
   .openapi("PortalBilling");
+
+export const PlanChangeRequestSchema = z
+  .object({
+    tier: z.enum(tierIds).openapi({ description: "The plan to move to; `free` cancels the subscription" }),
+    prorationDate: z.number().int().positive().optional().openapi({
+      description: "Unix seconds: the preview's `prorationDate`, so the charge equals the preview",
+    }),
+  })
+  .strict()
+  .openapi("PortalPlanChangeRequest");
+
+export const PlanChangePreviewRequestSchema = z
+  .object({ tier: z.enum(tierIds) })
+  .strict()
+  .openapi("PortalPlanChangePreviewRequest");
+
+const effective = z.enum(["now", "period_end"]).openapi({
+  description: "`period_end`: Stripe makes the change when the current period ends (PLAN_DOWNGRADE_TIMING)",
+});
+
+export const PlanChangePreviewSchema = z
+  .object({
+    from: z.enum(tierIds),
+    to: z.enum(tierIds),
+    effective,
+    effectiveAt: z.iso.datetime(),
+    amountDue: z.number().int().openapi({ description: "In the currency's smallest unit" }),
+    currency: z.string(),
+    billed: z.enum(["now", "next_invoice", "none"]).openapi({
+      description:
+        "`now`: charged at once; `next_invoice`: on the next renewal invoice; `none`: nothing invoiced",
+    }),
+    lines: z.array(z.object({ description: z.string(), amount: z.number().int() })),
+    prorationDate: z.number().int().openapi({ description: "Pass it back to apply exactly this preview" }),
+  })
+  .openapi("PortalPlanChangePreview");
+
+export const PlanChangeAppliedSchema = z
+  .object({
+    from: z.enum(tierIds),
+    to: z.enum(tierIds),
+    effective,
+    effectiveAt: z.iso.datetime(),
+    tier: z
+      .string()
+      .openapi({ description: "Your tier now (unchanged until a scheduled change takes effect)" }),
+  })
+  .openapi("PortalPlanChange");
+
+export const ScheduledChangeCancelledSchema = z
+  .object({ tier: z.string(), scheduledChange: z.null() })
+  .openapi("PortalScheduledChangeCancelled");
 
 export const CheckoutSchema = z
   .object({ tier: z.enum(tierIds) })

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ApiError } from "../../lib/errors";
 import { purchasableTiers, type TierId } from "../../plans/plans";
 import type { PortalEnv } from "../portal-env";
-import { applyPlanChange, planChangePreview } from "../services/portal-billing";
+import { applyPlanChange, cancelPendingPlanChange, planChangePreview } from "../services/portal-billing";
 import { pageContext } from "./page-context";
 import { PlanChangePage } from "./views/billing";
 
@@ -34,6 +34,13 @@ export async function planChangeSubmit(c: PageContextT) {
     .safeParse(body.prorationDate || undefined);
   if (!prorationDate.success)
     throw new ApiError("validation_failed", { detail: "The preview's date is not valid." });
-  await applyPlanChange(c, tier, prorationDate.data);
-  return c.redirect(`/portal/billing?changed=${tier}`, 303);
+  const result = await applyPlanChange(c, tier, prorationDate.data);
+  const outcome = result.effective === "period_end" ? "scheduled" : "changed";
+  return c.redirect(`/portal/billing?${outcome}=${tier}`, 303);
+}
+
+/** "Keep my plan": cancels the change pending at the period's end. */
+export async function scheduledChangeCancelSubmit(c: PageContextT) {
+  await cancelPendingPlanChange(c);
+  return c.redirect("/portal/billing?kept", 303);
 }

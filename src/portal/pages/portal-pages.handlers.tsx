@@ -286,11 +286,20 @@ const CHECKOUT_NOTICES: Record<string, string> = {
 };
 const CHANGE_NOTICE = (tier: string) =>
   `Your plan is now ${plans[tier as keyof typeof plans]?.name ?? tier}.`;
+const SCHEDULED_NOTICE = (tier: string) =>
+  `Your plan changes to ${plans[tier as keyof typeof plans]?.name ?? tier} when the current period ends; until then nothing changes.`;
 
 export async function billingPage(c: PageContextT) {
   const billing = billingSummary(await currentAccount(c), c.get("config"));
   const changed = c.req.query("changed");
-  const notice = changed ? CHANGE_NOTICE(changed) : CHECKOUT_NOTICES[c.req.query("checkout") ?? ""];
+  const scheduled = c.req.query("scheduled");
+  const notice = changed
+    ? CHANGE_NOTICE(changed)
+    : scheduled
+      ? SCHEDULED_NOTICE(scheduled)
+      : c.req.query("kept") !== undefined
+        ? "The scheduled change is cancelled: you keep your current plan."
+        : CHECKOUT_NOTICES[c.req.query("checkout") ?? ""];
   return c.html(<BillingPage page={await pageContext(c)} billing={billing} notice={notice} />);
 }
 

@@ -16,7 +16,7 @@ import {
   verifyPage,
   verifySubmit,
 } from "./accounts-pages.handlers";
-import { planChangePage, planChangeSubmit } from "./billing-pages.handlers";
+import { planChangePage, planChangeSubmit, scheduledChangeCancelSubmit } from "./billing-pages.handlers";
 import { renderPageError } from "./page-error";
 import { pageSecurity } from "./page-security";
 import {
@@ -75,6 +75,7 @@ export function createPortalPagesRouter() {
       .post("/billing/manage", ...signedIn, manageBillingSubmit)
       .get("/billing/change", ...signedIn, planChangePage)
       .post("/billing/change", ...signedIn, planChangeSubmit)
+      .post("/billing/change/cancel", ...signedIn, scheduledChangeCancelSubmit)
       .get("/docs", ...signedIn, docsKeyPage)
       .post("/docs", ...signedIn, docsWithKey)
       // Portal accounts: the links in the mails, forgot password, settings.

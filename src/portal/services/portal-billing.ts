@@ -1,10 +1,15 @@
 import type { Context } from "hono";
 import { publishCommittedTier } from "../../billing/account-publish";
 import { createBillingPortalSession, createCheckoutSession } from "../../billing/checkout";
-import { changePlan, type PlanChangePreview, previewPlanChange } from "../../billing/plan-change";
+import {
+  cancelScheduledChange,
+  changePlan,
+  type PlanChangePreview,
+  previewPlanChange,
+} from "../../billing/plan-change";
 import { stripeClient } from "../../billing/stripe-client";
 import type { Account } from "../../db/schema/accounts";
-import { planFor, purchasableTiers, type TierId } from "../../plans/plans";
+import { isTierId, planFor, purchasableTiers, type TierId } from "../../plans/plans";
 import { redisFor } from "../../store/redis";
 import type { PortalEnv } from "../portal-env";
 import { portalDeps } from "./portal-deps";
@@ -28,6 +33,8 @@ export interface BillingSummary {
   cancelAt: string | null;
   /** A payment waits for the developer's authentication (3-D Secure) in the billing portal. */
   paymentActionRequired: boolean;
+  /** A change Stripe makes at the period's end (a scheduled downgrade; `free`: the subscription ends). */
+  scheduledChange: { tier: TierId; name: string; at: string } | null;
 }
 
 const RUNNING = new Set(["active", "trialing", "past_due"]);
@@ -56,6 +63,14 @@ export function billingSummary(
       !!account.subscribedTier,
     cancelAt: account.subscriptionCancelAt ? account.subscriptionCancelAt.toISOString() : null,
     paymentActionRequired: account.paymentActionInvoiceId !== null,
+    scheduledChange:
+      account.scheduledTier && account.scheduledChangeAt && isTierId(account.scheduledTier)
+        ? {
+            tier: account.scheduledTier,
+            name: planFor(account.scheduledTier).name,
+            at: account.scheduledChangeAt.toISOString(),
+          }
+        : null,
   };
 }
 
@@ -68,6 +83,7 @@ function checkoutDeps(c: Context<PortalEnv>) {
     environment: config.keyEnvironment,
     portalBase: config.portalUrl ?? new URL(c.req.url).origin,
     log: c.get("log"),
+    downgradeTiming: config.planDowngradeTiming,
   };
 }
 
@@ -93,6 +109,18 @@ export async function applyPlanChange(c: Context<PortalEnv>, tier: TierId, prora
   });
   await publishCommittedTier(deps.db, redisFor(config), accountId);
   return result;
+}
+
+/** Cancels the change pending at the period's end; the subscription keeps its plan. */
+export async function cancelPendingPlanChange(c: Context<PortalEnv>): Promise<void> {
+  const deps = checkoutDeps(c);
+  const config = c.get("config");
+  const accountId = portalDeps(c).accountId;
+  await cancelScheduledChange({ ...deps, graceDays: config.pastDueGraceDays }, accountId, {
+    type: "portal",
+    id: accountId,
+  });
+  await publishCommittedTier(deps.db, redisFor(config), accountId);
 }
 
 /** A Stripe billing portal URL: card, invoices, cancel. */

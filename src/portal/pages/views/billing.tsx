@@ -31,7 +31,29 @@ export const BillingPage: FC<{ page: PageContext; billing: BillingSummary; notic
         </p>
       </div>
     ) : null}
-    {billing.cancelAt ? (
+    {billing.scheduledChange ? (
+      <div class="notice" role="status" id="scheduled-change">
+        <p>
+          {billing.scheduledChange.tier === "free" ? (
+            <>
+              Your subscription ends on <When iso={billing.scheduledChange.at} />; after that your account is
+              on the Free plan.
+            </>
+          ) : (
+            <>
+              {`Changes to ${billing.scheduledChange.name} on `}
+              <When iso={billing.scheduledChange.at} />. Until then you keep your current plan and limits.
+            </>
+          )}
+        </p>
+        <form method="post" action="/portal/billing/change/cancel">
+          <CsrfField token={page.csrfToken} />
+          <button type="submit" class="secondary">
+            Keep my current plan
+          </button>
+        </form>
+      </div>
+    ) : billing.cancelAt ? (
       <p class="notice" role="status">
         Your subscription ends on <When iso={billing.cancelAt} />; after that your account is on the Free
         plan.
@@ -76,7 +98,8 @@ export const BillingPage: FC<{ page: PageContext; billing: BillingSummary; notic
         <section class="card" aria-labelledby="change-title">
           <h2 id="change-title">Change plan</h2>
           <p class="muted">
-            You see what it costs before anything changes. Upgrades are charged now, prorated.
+            You see what it costs before anything changes. Upgrades are charged now, prorated; a move to a
+            lower plan may take effect when the current period ends (the preview says when).
           </p>
           <div class="actions">
             {billing.upgrades.map((change) => (
@@ -125,6 +148,12 @@ export const PlanChangePage: FC<{ page: PageContext; preview: PlanChangePreview 
         ))}
       </tbody>
     </table>
+    {preview.effective === "period_end" ? (
+      <p id="effective-at">
+        Takes effect at the end of the current period, on <When iso={preview.effectiveAt} />. Until then you
+        keep your current plan.
+      </p>
+    ) : null}
     <p id="amount-due">
       {preview.billed === "now" ? "Charged now: " : "Next invoice: "}
       <strong>{money(preview.amountDue, preview.currency)}</strong>
