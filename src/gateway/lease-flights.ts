@@ -4,7 +4,8 @@ import { planFor } from "../plans/plans";
 import { redisKeys } from "../store/layout";
 import type { SealedBatch } from "../usage/usage-batch";
 import { callLease, type LeaseReply } from "./lease-call";
-import { LEASE_MS, type Lease, type LeaseTable } from "./leases";
+import { LEASE_MS } from "./lease-life";
+import type { Lease, LeaseTable } from "./leases";
 import type { MonthWindow } from "./month";
 import { randomId, type UsageLedger } from "./usage";
 

@@ -7,8 +7,6 @@ import type { MonthWindow } from "./month";
 import { slidingWindowRetryMs } from "./retry-after";
 import type { UsageLedger } from "./usage";
 
-export { LEASE_MS };
-
 /** The most tokens one isolate asks for beyond its waiting requests. */
 const MAX_EXTRA_TOKENS = 1000;
 /** Leases are asked this much larger than the rate seen, so a steady key renews about once a lease. */
@@ -174,8 +172,17 @@ const holdsTokens = (lease: Lease): boolean =>
  * may be higher than what is left overall by at most what other isolates' leases hold (README).
  */
 export function admittedOutcome(lease: Lease, plan: Plan, month: MonthWindow, now: number): LimitOutcome {
-  const left = tokensLeft(lease);
-  const { reply } = lease;
+  return budgetsOf(lease.reply, tokensLeft(lease), plan, month, now);
+}
+
+/** The budgets of a lease reply, `left` tokens held in this isolate on top of what Redis had left. */
+function budgetsOf(
+  reply: LeaseReply,
+  left: number,
+  plan: Plan,
+  month: MonthWindow,
+  now: number,
+): LimitOutcome {
   const outcome: LimitOutcome = {
     decision: "ok",
     window: {
@@ -209,17 +216,7 @@ export function admittedOutcome(lease: Lease, plan: Plan, month: MonthWindow, no
  * after Retry-After a request is admitted unless other traffic took the budget meanwhile.
  */
 export function refusedOutcome(reply: LeaseReply, plan: Plan, month: MonthWindow, now: number): LimitOutcome {
-  const lease: Lease = {
-    recordKey: "",
-    key: reply.key as KeyRecord,
-    account: reply.account as AccountRecord,
-    granted: 0,
-    handedOut: 0,
-    grantedAt: now,
-    expiresAt: now,
-    reply,
-  };
-  const outcome = admittedOutcome(lease, plan, month, now);
+  const outcome = budgetsOf(reply, 0, plan, month, now);
   if (reply.quotaLeft <= 0) {
     outcome.decision = "quota";
     outcome.retryAfter = outcome.quota.resetSeconds;

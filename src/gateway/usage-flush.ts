@@ -1,7 +1,8 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Logger } from "../lib/log";
 import { type SealedBatch, sendBatches } from "../usage/usage-batch";
-import { LEASE_MS, type LeaseTable } from "./leases";
+import { LEASE_MS } from "./lease-life";
+import type { LeaseTable } from "./leases";
 import type { UsageLedger } from "./usage";
 
 /** How long after a request its counts may wait for a lease call to carry them before a flush sends them. */

@@ -42,8 +42,17 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== "object" || depth > 6) return value;
   if (value instanceof Error) return redactError(value, depth);
   if (Array.isArray(value)) return value.slice(0, 50).map((item) => redact(item, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
+  return redactFieldsInto({}, value as Record<string, unknown>, depth);
+}
+
+/** Copies `fields` into `out`, each value redacted as redact() would at `depth`; returns `out`. */
+function redactFieldsInto(
+  out: Record<string, unknown>,
+  fields: Record<string, unknown>,
+  depth: number,
+): Record<string, unknown> {
+  for (const key of Object.keys(fields)) {
+    const item = fields[key];
     out[key] =
       SECRET_KEY_NAME.test(key) && item != null && item !== "" ? "[REDACTED]" : redact(item, depth + 1);
   }
@@ -77,9 +86,15 @@ export interface Logger {
 export function createLogger(minLevel: LogLevel = "info", base: Record<string, unknown> = {}): Logger {
   const write = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (levelRank[level] < levelRank[minLevel]) return;
-    const line = JSON.stringify(
-      redact({ level, message, time: new Date().toISOString(), ...base, ...fields }),
-    );
+    // One object, filled in place: the access log writes a line per request.
+    const entry: Record<string, unknown> = {
+      level,
+      message: redactString(message),
+      time: new Date().toISOString(),
+    };
+    redactFieldsInto(entry, base, 0);
+    if (fields) redactFieldsInto(entry, fields, 0);
+    const line = JSON.stringify(entry);
     if (level === "error") console.error(line);
     else if (level === "warn") console.warn(line);
     else console.log(line);

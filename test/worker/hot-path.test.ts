@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { LEASE_MS } from "../../src/gateway/leases";
+import { LEASE_MS } from "../../src/gateway/lease-life";
 import { monthWindow } from "../../src/gateway/month";
 import { utcDay } from "../../src/gateway/usage";
 import { plans } from "../../src/plans/plans";
