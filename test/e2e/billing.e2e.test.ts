@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { plans } from "../../src/plans/plans.ts";
 import { type Browser, launchBrowser } from "./browser.ts";
 import { type DevServer, startDevServer } from "./dev-server.ts";
-import { verifyFromOutbox } from "./outbox.ts";
+import { signUpVerified } from "./sign-up.ts";
 
 // Billing in a real browser against `npm run dev`: Upgrade on the portal, pay on the local Stripe stand-in's
 // Checkout page (which sends signed webhooks to the gateway, as `stripe listen` does), see the pro limits in
@@ -59,18 +59,7 @@ describe("billing in Chromium", () => {
       /stripe stand-in http:\/\/127\.0\.0\.1:\d+/,
     );
     const email = `billing-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-    await page.goto(`${dev.url}/portal/signup`);
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.waitForURL("**/portal/login?signed_up=1");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.waitForURL("**/portal/keys");
-    // Keys and plans wait for a confirmed address: open the link from the local mail outbox.
-    await verifyFromOutbox(page, dev, email);
-    await page.goto(`${dev.url}/portal/keys`);
+    await signUpVerified(page, dev, { email, password: PASSWORD });
     await page.getByLabel(/^Name/).fill("billing e2e");
     await page.getByRole("button", { name: "Create key" }).click();
     await page.getByRole("heading", { name: "Your new key" }).waitFor();

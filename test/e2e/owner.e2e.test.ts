@@ -9,7 +9,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Browser, launchBrowser } from "./browser.ts";
 import { type DevServer, startDevServer } from "./dev-server.ts";
-import { verifyFromOutbox } from "./outbox.ts";
+import { signUpVerified } from "./sign-up.ts";
 
 // The API owner's path: `npm run dev` with ORIGIN_URL pointing at an API of the test's own (not the demo),
 // with its own OpenAPI document. A key reaches it; /docs and /openapi.json show its operations; the portal's
@@ -148,18 +148,17 @@ describe("an owner's own API behind `npm run dev`", () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("email");
     await phoneShot("03-signup-errors");
     const email = `owner-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.waitForURL("**/portal/login?signed_up=1");
-    await phoneShot("04-login");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.waitForURL("**/portal/keys");
-    // Keys wait for a confirmed address: open the link from the local mail outbox.
-    await verifyFromOutbox(page, dev, email);
-    await page.goto(`${dev.url}/portal/keys`);
+    await signUpVerified(
+      page,
+      dev,
+      { email, password: PASSWORD },
+      {
+        fromSignUpPage: false,
+        at: async (step) => {
+          if (step === "signed-up") await phoneShot("04-login");
+        },
+      },
+    );
     await phoneShot("05-keys-empty");
 
     await page.getByLabel(/^Name/).fill("phone with a rather long key name to wrap");

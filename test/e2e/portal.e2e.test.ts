@@ -4,7 +4,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Browser, launchBrowser } from "./browser.ts";
 import { type DevServer, startDevServer } from "./dev-server.ts";
-import { verifyFromOutbox } from "./outbox.ts";
+import { signUpVerified } from "./sign-up.ts";
 
 // The developer's journey in a real browser against `npm run dev`: sign up, a key, a call, the usage it
 // made, rotation, revocation; then a second developer who sees nothing of the first. Screenshots of every
@@ -36,20 +36,23 @@ async function signUpAndLogIn(email: string, screenshots: boolean) {
   await page.goto(`${dev.url}/portal`);
   if (screenshots) await shot("01-home");
   await page.getByRole("link", { name: "Sign up free" }).click();
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  if (screenshots) await shot("02-signup");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await page.waitForURL("**/portal/login?signed_up=1");
-  expect(await page.getByRole("status").textContent()).toContain("log in with the password you chose");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  if (screenshots) await shot("03-login");
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL("**/portal/keys");
-  // Keys and plans wait for a confirmed address: open the link from the local mail outbox.
-  await verifyFromOutbox(page, dev, email);
-  await page.goto(`${dev.url}/portal/keys`);
+  await signUpVerified(
+    page,
+    dev,
+    { email, password: PASSWORD },
+    {
+      fromSignUpPage: false,
+      at: async (step) => {
+        if (step === "signed-up") {
+          expect(await page.getByRole("status").textContent()).toContain(
+            "log in with the password you chose",
+          );
+        }
+        if (screenshots && step === "signup-filled") await shot("02-signup");
+        if (screenshots && step === "login-filled") await shot("03-login");
+      },
+    },
+  );
 }
 
 const callApi = (key: string) => fetch(`${dev.url}/v1/hello`, { headers: { "X-API-Key": key } });
