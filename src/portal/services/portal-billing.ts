@@ -4,6 +4,7 @@ import { createBillingPortalSession, createCheckoutSession } from "../../billing
 import { changePlan, type PlanChangePreview, previewPlanChange } from "../../billing/plan-change";
 import { stripeClient } from "../../billing/stripe-client";
 import type { Account } from "../../db/schema/accounts";
+import { publicBaseUrl } from "../../lib/public-origin";
 import { planFor, purchasableTiers, type TierId } from "../../plans/plans";
 import { redisFor } from "../../store/redis";
 import type { PortalEnv } from "../portal-env";
@@ -66,7 +67,7 @@ function checkoutDeps(c: Context<PortalEnv>) {
     db: portalDeps(c).db,
     stripe: stripeClient(config),
     environment: config.keyEnvironment,
-    portalBase: config.portalUrl ?? new URL(c.req.url).origin,
+    portalBase: publicBaseUrl(config, c.req.url),
     log: c.get("log"),
   };
 }
