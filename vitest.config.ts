@@ -10,18 +10,34 @@ export const testSecrets = {
   RESEND_API_KEY: "re_test_local_standin",
 };
 
+/**
+ * `npm test` runs twice: the unit lane (`--project unit`, VITEST_LANE=unit) and, when it passes, the lanes
+ * with services. Each run keeps its own log and CI report, so the second does not overwrite the first.
+ */
+const report = process.env.VITEST_LANE === "unit" ? "unit" : "vitest";
+
 export default defineConfig({
   test: {
     // The terminal shows failures (with their logs) and a summary; every log line, passing tests' too, goes
-    // to test-results/vitest.log. In CI a JSON report too, from which .ci/run prints its closing
-    // "N passed, N failed" line.
+    // to test-results/vitest.log (unit.log for the unit lane). In CI a JSON report too (vitest.json,
+    // unit.json), from which .ci/run prints its closing "N passed, N failed" line.
     silent: "passed-only",
     reporters: [
       "dot",
-      ["./test/setup/log-file-reporter.ts", { outputFile: "test-results/vitest.log" }],
-      ...(process.env.CI ? [["json", { outputFile: "test-results/vitest.json" }] as ["json", object]] : []),
+      ["./test/setup/log-file-reporter.ts", { outputFile: `test-results/${report}.log` }],
+      ...(process.env.CI
+        ? [["json", { outputFile: `test-results/${report}.json` }] as ["json", object]]
+        : []),
     ],
     projects: [
+      {
+        // Pure logic (src modules with no I/O): plain Node, no redis-server, no Postgres, no workerd. Seconds.
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          environment: "node",
+        },
+      },
       {
         test: {
           name: "node",

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { plans } from "../src/plans/plans.ts";
-import { configProblems, readDeployTarget } from "./deploy/config-checks.ts";
+import { configProblems, configWarnings, readDeployTarget } from "./deploy/config-checks.ts";
 import { secretNames, uploadVersion, wrangler } from "./deploy/wrangler-cli.ts";
 import { applyMigrations } from "./stack/migrate.ts";
 
@@ -43,6 +43,7 @@ if (values.rollback) {
 }
 
 const target = readDeployTarget(join(import.meta.dirname, "..", "wrangler.toml"), env);
+for (const warning of configWarnings(target)) console.warn(`deploy: warning: ${warning}`);
 const problems = configProblems(target, plans, secretNames(env));
 if (!process.env.DATABASE_URL) {
   problems.push("DATABASE_URL is not set in this shell: migrations need the environment's database URL");

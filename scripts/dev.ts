@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { parse as parseToml } from "smol-toml";
+import { settingsProblems } from "../src/config/parse-settings.ts";
 import { ensureDevVars, readDevVars } from "./stack/dev-vars.ts";
 import { envFileText } from "./stack/gateway-process.ts";
 import { type LocalStack, StackError, startLocalStack } from "./stack/local-stack.ts";
@@ -22,6 +23,7 @@ if (ensureDevVars(join(root, ".dev.vars.example"), join(root, ".dev.vars"))) {
   log("created .dev.vars with fresh random secrets (git-ignored)");
 }
 const devVars = { ...readDevVars(join(root, ".dev.vars")), ...definedOnly(process.env) };
+checkSettings();
 const origin = resolveOriginUrl();
 const originPort = process.env.ORIGIN_PORT ? Number(process.env.ORIGIN_PORT) : 8788;
 
@@ -193,4 +195,21 @@ function resolveOriginUrl(): { url?: string; source: string } {
   const fromToml = toml.vars?.ORIGIN_URL;
   if (typeof fromToml === "string" && fromToml) return { url: fromToml, source: "wrangler.toml" };
   return { source: "the demo origin" };
+}
+
+/**
+ * The worker's own settings check (src/config) over what wrangler will hand it, wrangler.toml's [vars] under
+ * .dev.vars, before anything starts: a misspelt name or a bad value is one clear line here rather than a 500
+ * on the first request. Deprecated names are a warning.
+ */
+function checkSettings(): void {
+  const toml = parseToml(readFileSync(join(root, "wrangler.toml"), "utf8")) as {
+    vars?: Record<string, unknown>;
+  };
+  const { problems, warnings } = settingsProblems({ ...toml.vars, ...readDevVars(join(root, ".dev.vars")) });
+  for (const warning of warnings) log(`warning: ${warning}`);
+  if (problems.length === 0) return;
+  console.error(`[dev] the gateway's settings (wrangler.toml [vars], .dev.vars) are invalid:`);
+  for (const problem of problems) console.error(`[dev]   - ${problem}`);
+  process.exit(1);
 }

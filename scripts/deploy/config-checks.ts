@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parse } from "smol-toml";
+import { settingsProblems } from "../../src/config/parse-settings.ts";
 
 /** What `npm run deploy` reads from wrangler.toml for one environment. */
 export interface DeployTarget {
@@ -55,6 +56,23 @@ export function configProblems(
     if (/example\.(com|org|net)/.test(vars.ORIGIN_URL))
       problems.push("ORIGIN_URL still points at example.com: set your origin");
   }
+  // The gateway's own links (Checkout returns, mail links, code samples) must not follow a client's Host header
+  // (src/lib/public-origin.ts): every deployed environment names its public URL.
+  if (!vars.PORTAL_URL) {
+    problems.push(
+      `[env.${env}.vars] PORTAL_URL is missing: set the gateway's public URL (e.g. https://api.acme.dev); without it links would follow the request's Host header`,
+    );
+  } else {
+    if (production && !vars.PORTAL_URL.startsWith("https://")) {
+      problems.push(`PORTAL_URL must use https in production (got ${vars.PORTAL_URL})`);
+    }
+    if (/example\.(com|org|net)/.test(vars.PORTAL_URL))
+      problems.push("PORTAL_URL still points at example.com: set your gateway's public URL");
+  }
+  // Every var through the worker's own schema: a misspelt name or an invalid value fails here, not at runtime.
+  // (Its "PORTAL_URL is required when KEY_ENVIRONMENT is live" is the rule above, said for every environment.)
+  const settings = settingsProblems(vars);
+  problems.push(...settings.problems.filter((problem) => !problem.startsWith("PORTAL_URL is required")));
   if (target.routes.length === 0) problems.push(`[env.${env}] has no routes: add your API's hostname`);
   for (const route of target.routes) {
     if (/example\.(com|org|net)/.test(route.pattern))
@@ -91,4 +109,9 @@ export function configProblems(
     }
   }
   return problems;
+}
+
+/** What `npm run deploy` prints but does not refuse: deprecated setting names (they still work). */
+export function configWarnings(target: DeployTarget): string[] {
+  return settingsProblems(target.vars).warnings;
 }

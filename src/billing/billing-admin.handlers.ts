@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { openDatabase } from "../db/client";
 import { getAccount } from "../keys/account-service";
 import type { AppEnv } from "../lib/context";
+import { publicBaseUrl } from "../lib/public-origin";
 import { redisFor } from "../store/redis";
 import { publishCommittedTier } from "./account-publish";
 import type {
@@ -28,7 +29,7 @@ async function withServices<T>(c: Context<AppEnv>, run: (deps: CheckoutDeps) => 
       db,
       stripe,
       environment: config.keyEnvironment,
-      portalBase: config.portalUrl ?? new URL(c.req.url).origin,
+      portalBase: publicBaseUrl(config, c.req.url),
       log: c.get("log"),
     });
   } finally {

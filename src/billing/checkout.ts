@@ -18,7 +18,7 @@ export interface CheckoutDeps {
   db: Database;
   stripe: Stripe;
   environment: PriceEnvironment;
-  /** PORTAL_URL, or the gateway's own origin: where Stripe sends the customer back. */
+  /** publicBaseUrl() (PORTAL_URL, else locally the request's origin): where Stripe sends the customer back. */
   portalBase: string;
   log?: Logger;
 }

@@ -3,6 +3,7 @@ import { cache } from "hono/cache";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "../lib/context";
 import { ApiError } from "../lib/errors";
+import { publicBaseUrl } from "../lib/public-origin";
 import { codeSamples, sampleOperation } from "./code-samples";
 import { mergeDocuments } from "./merge-document";
 import { type OpenApiDocument, originDocument } from "./origin-document";
@@ -36,7 +37,9 @@ export function createDocsRouter(publicDocument: () => OpenApiDocument) {
     const config = c.get("config");
     const origin = await originDocument(config, c.get("log"));
     const sample = sampleOperation(origin, config.apiPrefixes);
-    const samples = sample ? codeSamples(new URL(c.req.url).origin, sample, KEY_PLACEHOLDER) : undefined;
+    const samples = sample
+      ? codeSamples(publicBaseUrl(config, c.req.url), sample, KEY_PLACEHOLDER)
+      : undefined;
     return c.json(mergeDocuments(config, publicDocument(), origin, samples));
   });
   router.get("/docs", secureHeaders({ contentSecurityPolicy: REFERENCE_CSP }), docsCache, (c) =>

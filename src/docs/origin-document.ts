@@ -23,7 +23,7 @@ export async function originDocument(
   log: Logger,
   now = Date.now(),
 ): Promise<OpenApiDocument | undefined> {
-  const url = config.originOpenApiUrl ?? new URL("/openapi.json", config.originUrl).toString();
+  const url = config.originOpenapiUrl ?? new URL("/openapi.json", config.originUrl).toString();
   if (cached?.url === url && now - cached.fetchedAt < CACHE_MS) return cached.document;
   try {
     const response = await fetch(url, {

@@ -17,11 +17,13 @@ export function slidingWindowRetryMs(input: {
   const { now, windowMs, limit, current, previous } = input;
   const windowStart = Math.floor(now / windowMs) * windowMs;
   let admitAt: number;
+  // In whole numbers: with floats, 60000 * (1 - 50/60) is 9999.999..., one millisecond early, and a client
+  // retrying at the whole second Retry-After names was refused again (test/unit/retry-after.test.ts).
   if (current < limit) {
-    const fraction = previous > 0 ? 1 - (limit - current) / previous : 0;
-    admitAt = windowStart + Math.floor(windowMs * fraction) + 1;
+    const decayedMs = previous > 0 ? Math.floor((windowMs * (previous - (limit - current))) / previous) : 0;
+    admitAt = windowStart + decayedMs + 1;
   } else {
-    admitAt = windowStart + windowMs + Math.floor(windowMs * (1 - limit / current)) + 1;
+    admitAt = windowStart + windowMs + Math.floor((windowMs * (current - limit)) / current) + 1;
   }
   return Math.max(1, admitAt - now);
 }

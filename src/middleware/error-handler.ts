@@ -41,15 +41,16 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
       headers: { "Retry-After": "5" },
     });
   } else if (error instanceof ConfigError) {
+    // The issues name settings and their rules, never values (src/config/parse-settings.ts): safe to show.
     problem = new ApiError("misconfigured", {
-      detail: "The gateway's configuration is incomplete; see its logs.",
+      detail: `The gateway's configuration is invalid: ${error.issues.join("; ")}`,
     });
   } else {
     problem = new ApiError("internal", { detail: "An unexpected error occurred; quote the request id." });
   }
   if (problem.status >= 500) {
     const log = c.get("log") ?? createLogger("info", { requestId });
-    log.error("request failed", {
+    log.error(error instanceof ConfigError ? "gateway misconfigured" : "request failed", {
       code: problem.code,
       error:
         error instanceof Error

@@ -4,12 +4,12 @@ import type { Config } from "../config";
 const clients = new Map<string, Redis>();
 
 function client(config: Config, timeoutMs: number): Redis {
-  const id = `${config.redisRestUrl}\n${config.redisRestToken}\n${timeoutMs}`;
+  const id = `${config.upstashRedisRestUrl}\n${config.upstashRedisRestToken}\n${timeoutMs}`;
   let redis = clients.get(id);
   if (!redis) {
     redis = new Redis({
-      url: config.redisRestUrl,
-      token: config.redisRestToken,
+      url: config.upstashRedisRestUrl,
+      token: config.upstashRedisRestToken,
       enableTelemetry: false,
       // The hot path batches explicitly (CommandBatch); implicit batching would split reads from writes.
       enableAutoPipelining: false,

@@ -2,11 +2,20 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { configProblems, type DeployTarget, readDeployTarget } from "../../scripts/deploy/config-checks.ts";
+import {
+  configProblems,
+  configWarnings,
+  type DeployTarget,
+  readDeployTarget,
+} from "../../scripts/deploy/config-checks.ts";
 
 const ready: DeployTarget = {
   env: "production",
-  vars: { ORIGIN_URL: "https://origin.acme.dev", KEY_ENVIRONMENT: "live" },
+  vars: {
+    ORIGIN_URL: "https://origin.acme.dev",
+    KEY_ENVIRONMENT: "live",
+    PORTAL_URL: "https://api.acme.dev",
+  },
   routes: [{ pattern: "api.acme.dev" }],
   requiredSecrets: ["ADMIN_TOKEN", "DATABASE_URL"],
   crons: ["*/5 * * * *"],
@@ -36,7 +45,11 @@ describe("deploy configuration checks", () => {
     const problems = configProblems(
       {
         ...ready,
-        vars: { ORIGIN_URL: "http://origin.example.com", KEY_ENVIRONMENT: "test" },
+        vars: {
+          ORIGIN_URL: "http://origin.example.com",
+          KEY_ENVIRONMENT: "test",
+          PORTAL_URL: "https://api.acme.dev",
+        },
         routes: [{ pattern: "api.example.com" }],
         crons: [],
       },
@@ -45,6 +58,39 @@ describe("deploy configuration checks", () => {
     );
     expect(problems).toHaveLength(5);
     expect(problems.join("\n")).toMatch(/https.*\n.*example\.com.*\n.*example.*\n.*live.*\n.*Cron/s);
+  });
+
+  it("refuse an environment without PORTAL_URL: its links would follow the client's Host header", () => {
+    for (const env of ["production", "staging"]) {
+      const { PORTAL_URL: _, ...vars } = ready.vars;
+      const problems = configProblems({ ...ready, env, vars }, pricedPlans, ["ADMIN_TOKEN", "DATABASE_URL"]);
+      expect(problems.filter((problem) => problem.includes("PORTAL_URL"))).toEqual([
+        `[env.${env}.vars] PORTAL_URL is missing: set the gateway's public URL (e.g. https://api.acme.dev); without it links would follow the request's Host header`,
+      ]);
+    }
+    const plain = configProblems(
+      { ...ready, vars: { ...ready.vars, PORTAL_URL: "http://api.acme.dev" } },
+      pricedPlans,
+      ["ADMIN_TOKEN", "DATABASE_URL"],
+    );
+    expect(plain).toEqual(["PORTAL_URL must use https in production (got http://api.acme.dev)"]);
+  });
+
+  it("refuse a misspelt or invalid setting with the worker's own message; warn on a deprecated name", () => {
+    const target = {
+      ...ready,
+      vars: {
+        ...ready.vars,
+        PORTAL_ULR: "https://x.acme.dev",
+        RATE_LIMIT_FAIL_MODE: "half",
+        PORTAL_NAME: "Acme",
+      },
+    };
+    expect(configProblems(target, pricedPlans, ["ADMIN_TOKEN", "DATABASE_URL"])).toEqual([
+      "Unknown setting PORTAL_ULR; did you mean PORTAL_URL?",
+      "RATE_LIMIT_FAIL_MODE must be one of open, closed",
+    ]);
+    expect(configWarnings(target)).toEqual(["PORTAL_NAME is deprecated: rename it API_NAME"]);
   });
 
   it("refuse a paid plan with no price id for the environment's keys", () => {

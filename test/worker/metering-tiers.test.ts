@@ -8,7 +8,7 @@ import { parseConfig } from "../../src/config";
 import { usageDaily } from "../../src/db/schema/usage-daily";
 import type { AccountRecord } from "../../src/keys/records";
 import { rollupUsage } from "../../src/usage/rollup";
-import { formatCounterField, parseCounterField } from "../../src/usage/usage-counters";
+import { formatCounterField } from "../../src/usage/usage-counters";
 import {
   billingEventsOf,
   deliverOk,
@@ -216,27 +216,5 @@ describe("metering by the tier usage was made in", () => {
       { tier: "", count: 6 },
       { tier: "pro", count: 3 },
     ]);
-  });
-});
-
-describe("usage counter fields", () => {
-  it("formats 4 parts and parses both 4 and 3 parts; anything else is skipped", () => {
-    const field = formatCounterField({ keyId: "key_a", accountId: "acct_b", outcome: "ok", tier: "pro" });
-    expect(field).toBe("key_a|acct_b|ok|pro");
-    expect(parseCounterField(field, "12")).toEqual({
-      keyId: "key_a",
-      accountId: "acct_b",
-      outcome: "ok",
-      tier: "pro",
-      count: 12,
-    });
-    expect(
-      parseCounterField(formatCounterField({ keyId: "k", accountId: "a", outcome: "auth", tier: "" }), 1),
-    ).toMatchObject({ tier: "", outcome: "auth" });
-    expect(parseCounterField("key_a|acct_b|ok", 3)).toMatchObject({ tier: "", count: 3 });
-    expect(parseCounterField("key_a|acct_b", 3)).toBeUndefined();
-    expect(parseCounterField("key_a|acct_b|ok|pro|x", 3)).toBeUndefined();
-    expect(parseCounterField("key_a|acct_b|ok|pro", "not a number")).toBeUndefined();
-    expect(() => formatCounterField({ keyId: "k|x", accountId: "a", outcome: "ok", tier: "pro" })).toThrow();
   });
 });

@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { samplesFor } from "../../docs/code-samples";
 import { ApiError } from "../../lib/errors";
+import { publicBaseUrl } from "../../lib/public-origin";
 import { csrfTokenFor } from "../auth/csrf-token";
 import { PORTAL_CHALLENGE } from "../auth/portal-session";
 import type { PortalEnv } from "../portal-env";
@@ -93,7 +94,12 @@ export const createKeyHandler: RouteHandler<typeof createKeyRoute, PortalEnv> = 
     name: input.name,
     expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
   });
-  const { curl } = await samplesFor(c.get("config"), c.get("log"), new URL(c.req.url).origin, issued.key);
+  const { curl } = await samplesFor(
+    c.get("config"),
+    c.get("log"),
+    publicBaseUrl(c.get("config"), c.req.url),
+    issued.key,
+  );
   return c.json({ ...issued.record, key: issued.key, curl }, 201);
 };
 
@@ -103,7 +109,12 @@ export const rotateKeyHandler: RouteHandler<typeof rotateKeyRoute, PortalEnv> = 
     c.req.valid("param").id,
     c.req.valid("json")?.overlapHours,
   );
-  const { curl } = await samplesFor(c.get("config"), c.get("log"), new URL(c.req.url).origin, rotated.key);
+  const { curl } = await samplesFor(
+    c.get("config"),
+    c.get("log"),
+    publicBaseUrl(c.get("config"), c.req.url),
+    rotated.key,
+  );
   return c.json({ ...rotated.record, key: rotated.key, curl, previous: rotated.previous }, 201);
 };
 

@@ -7,6 +7,7 @@ import { referencePage } from "../../docs/reference-page";
 import { hashApiKey, ID_SHAPE, parseApiKey } from "../../keys/key-format";
 import { ROTATION_OVERLAP_HOURS } from "../../keys/key-service";
 import { ApiError } from "../../lib/errors";
+import { publicBaseUrl } from "../../lib/public-origin";
 import { hasForbiddenCharacters } from "../../lib/text";
 import { plans } from "../../plans/plans";
 import { CheckoutSchema, LoginSchema, PASSWORD_LENGTH, SignUpSchema } from "../api/portal-api.schemas";
@@ -206,7 +207,12 @@ export async function createKeySubmit(c: PageContextT) {
       return renderKeys(c, { ...state, error: error.detail }, 409);
     throw error;
   }
-  const samples = await samplesFor(c.get("config"), c.get("log"), new URL(c.req.url).origin, issued.key);
+  const samples = await samplesFor(
+    c.get("config"),
+    c.get("log"),
+    publicBaseUrl(c.get("config"), c.req.url),
+    issued.key,
+  );
   return c.html(
     <KeySecretPage
       page={await pageContext(c)}
@@ -253,7 +259,12 @@ export async function rotateSubmit(c: PageContextT) {
     });
   }
   const rotated = await rotatePortalKey(portalDeps(c), keyIdOf(c), overlapHours);
-  const samples = await samplesFor(c.get("config"), c.get("log"), new URL(c.req.url).origin, rotated.key);
+  const samples = await samplesFor(
+    c.get("config"),
+    c.get("log"),
+    publicBaseUrl(c.get("config"), c.req.url),
+    rotated.key,
+  );
   return c.html(
     <KeySecretPage
       page={await pageContext(c)}

@@ -2,6 +2,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import type { Config } from "../../config";
 import type { Database } from "../../db/client";
 import type { Logger } from "../../lib/log";
+import { publicBaseUrl } from "../../lib/public-origin";
 import { type Mailer, mailerFor } from "../../mail/mail-client";
 import type { Brand } from "../../mail/templates";
 import { redisFor } from "../../store/redis";
@@ -13,7 +14,7 @@ export interface AccountMailDeps {
   log: Logger;
   mailer: Mailer;
   brand: Brand;
-  /** Origin links point at: PORTAL_URL, else the origin this request came to. */
+  /** Base URL links point at: publicBaseUrl() (PORTAL_URL, else locally the request's origin). */
   portalBase: string;
 }
 
@@ -38,7 +39,7 @@ export function accountMailDeps(from: {
     log: from.log,
     mailer: mailerFor(from.config, from.log),
     brand: brandOf(from.config),
-    portalBase: (from.config.portalUrl ?? new URL(from.requestUrl).origin).replace(/\/$/, ""),
+    portalBase: publicBaseUrl(from.config, from.requestUrl),
   };
 }
 

@@ -9,6 +9,7 @@ import {
 } from "../../billing/plan-change";
 import { stripeClient } from "../../billing/stripe-client";
 import type { Account } from "../../db/schema/accounts";
+import { publicBaseUrl } from "../../lib/public-origin";
 import { isTierId, planFor, purchasableTiers, type TierId } from "../../plans/plans";
 import { redisFor } from "../../store/redis";
 import type { PortalEnv } from "../portal-env";
@@ -81,7 +82,7 @@ function checkoutDeps(c: Context<PortalEnv>) {
     db: portalDeps(c).db,
     stripe: stripeClient(config),
     environment: config.keyEnvironment,
-    portalBase: config.portalUrl ?? new URL(c.req.url).origin,
+    portalBase: publicBaseUrl(config, c.req.url),
     log: c.get("log"),
     downgradeTiming: config.planDowngradeTiming,
   };

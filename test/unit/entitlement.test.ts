@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { deriveEntitlement, type SubscriptionView } from "../../src/billing/entitlement";
-import { BASIC, PRO, PRO_USAGE } from "./billing-support";
+import { plans } from "../../src/plans/plans";
+
+// The shipped plans' test-mode prices (as test/worker/billing-support.ts names them).
+const BASIC = plans.basic.stripePriceIds.test[0] as string;
+const PRO = plans.pro.stripePriceIds.test[0] as string;
+const PRO_USAGE = plans.pro.stripeMeteredPriceIds.test[0] as string;
 
 // The entitlement rules without I/O (src/billing/entitlement.ts): the highest tier any subscription grants,
 // base prices decide, metered prices never do, past_due grants only within the grace period.
