@@ -74,10 +74,13 @@ export function smokeProblems(result: BenchResult): string[] {
   );
   for (const row of slow) {
     allAdmitted(row);
-    // Each request of a key whose lease lapsed makes its own lease call: about one round trip each.
+    // A key makes a lease call at least once per lease life it is used in: one per request at <= 1 req/s,
+    // about one per second above (the unpaced tier sets run faster on a fast machine: 6-7 req/s per key
+    // were seen). Half of that is the floor: a row under it was not counted at all.
+    const leasesPerRequest = Math.min(1, 1 / Math.max(perKeyRate(result, row), 1e-9));
     check(
-      row.totals.redisRoundTrips >= 0.5 * row.responses,
-      `${row.id}: ${cost(row)}: fewer than one lease per two requests of slow keys (is the bridge counting?)`,
+      row.totals.redisRoundTrips >= 0.5 * leasesPerRequest * row.responses,
+      `${row.id}: ${cost(row)}: fewer than half a lease call per key and second (is the bridge counting?)`,
     );
     check(
       row.perRequest.redisRoundTrips <= BUDGETS.slowRoundTrips,
