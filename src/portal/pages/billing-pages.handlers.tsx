@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { ApiError } from "../../lib/errors";
 import { purchasableTiers, type TierId } from "../../plans/plans";
-import type { PortalEnv } from "../portal-env";
+import { callerOf, type PortalEnv } from "../portal-env";
 import { applyPlanChange, planChangePreview } from "../services/portal-billing";
 import { pageContext } from "./page-context";
 import { PlanChangePage } from "./views/billing";
@@ -19,7 +19,7 @@ function tierFrom(c: PageContextT, value: unknown): TierId {
 }
 
 export async function planChangePage(c: PageContextT) {
-  const preview = await planChangePreview(c, tierFrom(c, c.req.query("tier")));
+  const preview = await planChangePreview(callerOf(c), tierFrom(c, c.req.query("tier")));
   return c.html(<PlanChangePage page={await pageContext(c)} preview={preview} />);
 }
 
@@ -34,6 +34,6 @@ export async function planChangeSubmit(c: PageContextT) {
     .safeParse(body.prorationDate || undefined);
   if (!prorationDate.success)
     throw new ApiError("validation_failed", { detail: "The preview's date is not valid." });
-  await applyPlanChange(c, tier, prorationDate.data);
+  await applyPlanChange(callerOf(c), tier, prorationDate.data);
   return c.redirect(`/portal/billing?changed=${tier}`, 303);
 }

@@ -4,13 +4,14 @@ import type { Account } from "../../db/schema/accounts";
 import { createAccount, getAccount } from "../../keys/account-service";
 import type { KeyEnvironment } from "../../keys/key-format";
 import { ApiError } from "../../lib/errors";
+import { DAY_MS } from "../../lib/time";
 import { mailTemplates } from "../../mail/templates";
 import type { TierId } from "../../plans/plans";
 import { issueToken, TOKEN_LIFETIMES_MS } from "../auth/account-tokens";
 import { findLogin } from "../auth/credentials-store";
 import { type AccountMailDeps, tokenLink } from "./account-mail";
 
-const DAYS = TOKEN_LIFETIMES_MS.invitation / 86_400_000;
+const DAYS = TOKEN_LIFETIMES_MS.invitation / DAY_MS;
 
 export interface Invitation {
   account: Account;
