@@ -10,15 +10,13 @@ import { createHealthRouter } from "./health/health.index";
 import { allowedMethods, methodNotAllowed } from "./lib/allowed-methods";
 import type { AppEnv } from "./lib/context";
 import { createRouter, routerOptions } from "./lib/create-router";
+import { isUnderPrefix } from "./lib/paths";
 import { accessLog } from "./middleware/access-log";
 import { apiCors } from "./middleware/api-cors";
 import { renderError, renderNotFound } from "./middleware/error-handler";
 import { requestContext } from "./middleware/request-context";
 import { requestServices } from "./middleware/request-services";
 import { createPortalRouter } from "./portal/portal.index";
-
-const isUnderPrefix = (path: string, prefixes: string[]) =>
-  prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 
 /**
  * Assembles the gateway. Read top to bottom, this is the order a request meets things:

@@ -1,3 +1,4 @@
+import { isUnderPrefix } from "../lib/paths";
 import type { Config } from "../config";
 import type { Logger } from "../lib/log";
 import { type OpenApiDocument, originDocument } from "./origin-document";
@@ -28,8 +29,6 @@ export interface CodeSamples {
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
-const underPrefix = (path: string, prefixes: string[]) =>
-  prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 
 type Operation = {
   summary?: string;
@@ -58,7 +57,7 @@ export function sampleOperation(
   document: OpenApiDocument | undefined,
   prefixes: string[],
 ): SampleOperation | undefined {
-  const entries = Object.entries(document?.paths ?? {}).filter(([path]) => underPrefix(path, prefixes));
+  const entries = Object.entries(document?.paths ?? {}).filter(([path]) => isUnderPrefix(path, prefixes));
   for (const [path, item] of entries) {
     for (const method of METHODS) {
       const operation = item[method] as Operation | undefined;

@@ -1,3 +1,4 @@
+import { isUnderPrefix } from "../lib/paths";
 import type { Config } from "../config";
 import { completeDocument, gatewayHeaders, problemSchemaComponent } from "../lib/openapi";
 import { type Plan, plans } from "../plans/plans";
@@ -80,8 +81,6 @@ function quickStart(samples: CodeSamples): string {
   ].join("\n\n");
 }
 
-const isProxied = (path: string, prefixes: string[]) =>
-  prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 
 /**
  * One OpenAPI 3.1 document: the origin's paths under the API prefixes, each secured by the API key and
@@ -95,7 +94,7 @@ export function mergeDocuments(
 ): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [path, item] of Object.entries(origin?.paths ?? {})) {
-    if (!isProxied(path, config.apiPrefixes)) continue;
+    if (!isUnderPrefix(path, config.apiPrefixes)) continue;
     const operations: Record<string, unknown> = { ...item };
     for (const method of METHODS) {
       const operation = item[method] as Record<string, unknown> | undefined;
