@@ -4,9 +4,9 @@ import { stripeClient } from "./billing/stripe-client";
 import type { Config } from "./config";
 import type { Database } from "./db/client";
 import type { LazyDatabase } from "./db/lazy";
+import type { Logger } from "./lib/log";
 import { type Mailer, mailerFor } from "./mail/mail-client";
 import { redisFor } from "./store/redis";
-import type { Logger } from "./lib/log";
 
 /**
  * The one way code outside the hot path gets its dependencies: `c.get("services")` in a handler (set by the

@@ -1,6 +1,6 @@
-import { isUnderPrefix } from "../lib/paths";
 import type { Config } from "../config";
 import type { Logger } from "../lib/log";
+import { isUnderPrefix } from "../lib/paths";
 import { type OpenApiDocument, originDocument } from "./origin-document";
 
 /**
@@ -28,7 +28,6 @@ export interface CodeSamples {
 }
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
-
 
 type Operation = {
   summary?: string;

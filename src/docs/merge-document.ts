@@ -1,6 +1,6 @@
-import { isUnderPrefix } from "../lib/paths";
 import type { Config } from "../config";
 import { completeDocument, gatewayHeaders, problemSchemaComponent } from "../lib/openapi";
+import { isUnderPrefix } from "../lib/paths";
 import { type Plan, plans } from "../plans/plans";
 import type { CodeSamples } from "./code-samples";
 import type { OpenApiDocument } from "./origin-document";
@@ -80,7 +80,6 @@ function quickStart(samples: CodeSamples): string {
     `\`\`\`python\n${samples.python}\n\`\`\``,
   ].join("\n\n");
 }
-
 
 /**
  * One OpenAPI 3.1 document: the origin's paths under the API prefixes, each secured by the API key and

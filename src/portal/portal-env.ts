@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import type { Bindings } from "../config";
 import type { LazyDatabase } from "../db/lazy";
-import type { AppEnv } from "../lib/context";
 import { clientAddressKeyOf } from "../lib/client-address";
+import type { AppEnv } from "../lib/context";
 import type { PortalCaller } from "./services/portal-deps";
 
 /** Hono's environment for portal routes: the app's, plus what the portal's middleware puts on the context. */

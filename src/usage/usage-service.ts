@@ -62,7 +62,9 @@ export async function usageSeries(
     `${keyId}|${day}|${outcome}|${tier}`;
   for (const row of rows) byTier.set(tierSlot(row.keyId, row.day, row.outcome, row.tier), row.count);
 
-  const liveDays = daysBetween(utcDay(now - (LIVE_DAYS - 1) * DAY_MS), range.to).filter((day) => day >= range.from && days.includes(day));
+  const liveDays = daysBetween(utcDay(now - (LIVE_DAYS - 1) * DAY_MS), range.to).filter(
+    (day) => day >= range.from && days.includes(day),
+  );
   for (const day of liveDays) {
     for await (const page of scanHash(deps.redis, redisKeys.usageDay(day), { match: `*|${accountId}|*` })) {
       for (const [field, value] of page) {

@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { samplesFor } from "../../docs/code-samples";
 import { ApiError } from "../../lib/errors";
+import { usageRange } from "../../usage/usage-range";
 import { csrfTokenFor } from "../auth/csrf-token";
 import { PORTAL_CHALLENGE } from "../auth/portal-session";
 import { clearSessionCookie, writeSessionCookie } from "../auth/session-cookie";
@@ -18,7 +19,6 @@ import { billingPortalUrl, billingSummary, checkoutUrl } from "../services/porta
 import { portalDeps } from "../services/portal-deps";
 import { createPortalKey, listPortalKeys, revokePortalKey, rotatePortalKey } from "../services/portal-keys";
 import { portalUsage } from "../services/portal-usage";
-import { usageRange } from "../../usage/usage-range";
 import { presentSession } from "./portal-api.presenters";
 import type {
   billingPortalRoute,

@@ -10,8 +10,9 @@ import { ApiError } from "../../lib/errors";
 import { hasForbiddenCharacters } from "../../lib/text";
 import { utcDay } from "../../lib/time";
 import { plans } from "../../plans/plans";
-import { clearSessionCookie, writeSessionCookie } from "../auth/session-cookie";
+import { lastDays } from "../../usage/usage-range";
 import { CheckoutSchema, LoginSchema, PASSWORD_LENGTH, SignUpSchema } from "../api/portal-api.schemas";
+import { clearSessionCookie, writeSessionCookie } from "../auth/session-cookie";
 import { callerOf, type PortalEnv } from "../portal-env";
 import {
   attemptLogin,
@@ -31,7 +32,6 @@ import {
   rotatePortalKey,
 } from "../services/portal-keys";
 import { portalUsage } from "../services/portal-usage";
-import { lastDays } from "../../usage/usage-range";
 import { LOGIN_NOTICES } from "./accounts-pages.handlers";
 import { pageContext } from "./page-context";
 import { type AuthFormState, LoginPage, SignUpPage } from "./views/auth";

@@ -35,4 +35,3 @@ export function portalDeps(caller: PortalCaller): KeyServiceDeps & { accountId: 
   const { accountId } = sessionOf(caller);
   return { ...keyServiceDeps(caller.services, { type: "portal", id: accountId }), accountId };
 }
-

@@ -6,7 +6,6 @@ import { planFor } from "../../plans/plans";
 import { redisKeys } from "../../store/layout";
 import { type DayCounts, type UsageSeries, usageSeries } from "../../usage/usage-service";
 
-
 export interface QuotaUse {
   /** YYYY-MM, UTC. */
   month: string;
@@ -19,7 +18,6 @@ export interface QuotaUse {
 export interface PortalUsage extends UsageSeries {
   quota: QuotaUse;
 }
-
 
 /**
  * This month's quota use: the live counter the edge checks and counts in (gw:quota:{account}:{month}), so
