@@ -1,4 +1,3 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
 import { secureHeaders } from "hono/secure-headers";
 import { adminDocument, createAdminRouter } from "./admin/admin.index";
 import { createBillingAdminRouter } from "./billing/billing-admin.index";
@@ -7,39 +6,17 @@ import { createDocsRouter } from "./docs/docs.index";
 import type { OpenApiDocument } from "./docs/origin-document";
 import { handleApiRequest } from "./gateway/gateway";
 import { createGatewayState } from "./gateway/state";
-import { healthRouter } from "./health/health.index";
+import { createHealthRouter } from "./health/health.index";
 import { allowedMethods, methodNotAllowed } from "./lib/allowed-methods";
 import type { AppEnv } from "./lib/context";
-import { ApiError } from "./lib/errors";
+import { createRouter, routerOptions } from "./lib/create-router";
+import { isUnderPrefix } from "./lib/paths";
 import { accessLog } from "./middleware/access-log";
 import { apiCors } from "./middleware/api-cors";
 import { renderError, renderNotFound } from "./middleware/error-handler";
 import { requestContext } from "./middleware/request-context";
-import { requestDatabase } from "./middleware/request-database";
+import { requestServices } from "./middleware/request-services";
 import { createPortalRouter } from "./portal/portal.index";
-
-/** Schema validation failures become a 400 problem+json listing each invalid field. */
-const validation = {
-  defaultHook: (result: {
-    success: boolean;
-    error?: { issues: Array<{ path: PropertyKey[]; message: string }> };
-  }) => {
-    if (!result.success) {
-      throw new ApiError("validation_failed", {
-        detail: "One or more fields are invalid.",
-        extensions: {
-          errors: (result.error?.issues ?? []).map((issue) => ({
-            path: issue.path.join("."),
-            message: issue.message,
-          })),
-        },
-      });
-    }
-  },
-};
-
-const isUnderPrefix = (path: string, prefixes: string[]) =>
-  prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 
 /**
  * Assembles the gateway. Read top to bottom, this is the order a request meets things:
@@ -48,9 +25,9 @@ const isUnderPrefix = (path: string, prefixes: string[]) =>
 export function createApp() {
   // The data plane's memory of this isolate (leases, records, refusals, usage): one object, made once.
   const gatewayState = createGatewayState();
-  const app = new OpenAPIHono<AppEnv>(validation);
+  const app = createRouter<AppEnv>();
   app.use(requestContext());
-  app.use(requestDatabase());
+  app.use(requestServices());
   // Security headers on what the gateway itself serves; the origin's responses keep the origin's headers.
   const security = secureHeaders();
   app.use("*", (c, next) =>
@@ -58,8 +35,8 @@ export function createApp() {
   );
 
   // Routes the gateway owns. The public ones also make up the gateway's part of /openapi.json.
-  const publicRoutes = new OpenAPIHono<AppEnv>(validation);
-  publicRoutes.route("/", healthRouter);
+  const publicRoutes = createRouter();
+  publicRoutes.route("/", createHealthRouter());
   const publicDocument = () =>
     publicRoutes.getOpenAPI31Document({
       openapi: "3.1.0",
@@ -67,10 +44,11 @@ export function createApp() {
     }) as unknown as OpenApiDocument;
   app.route("/", publicRoutes);
   app.route("/", createDocsRouter(publicDocument));
-  app.route("/webhooks", createStripeWebhookRouter(validation)); // Billing: POST /webhooks/stripe
+  // Billing's factories still take the router options; routerOptions is createRouter()'s own (lib/create-router).
+  app.route("/webhooks", createStripeWebhookRouter(routerOptions)); // Billing: POST /webhooks/stripe
 
-  const admin = createAdminRouter(validation);
-  admin.route("/", createBillingAdminRouter(validation)); // Billing: checkout and billing-portal sessions
+  const admin = createAdminRouter();
+  admin.route("/", createBillingAdminRouter(routerOptions)); // Billing: checkout and billing-portal sessions
   admin.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
     type: "http",
     scheme: "bearer",
@@ -79,7 +57,7 @@ export function createApp() {
   app.route("/admin/v1", admin);
 
   // Developer portal (src/portal): server-rendered pages under /portal, their JSON API under /portal/api.
-  app.route("/portal", createPortalRouter(validation));
+  app.route("/portal", createPortalRouter());
 
   // Everything under API_PREFIXES is the data plane; anything else unknown is a 404.
   const cors = apiCors();

@@ -4,12 +4,11 @@ import { adminActor } from "../audit/audit";
 import { listAuditEvents } from "../audit/audit-log";
 import { createAccount, getAccount, setAccountTier } from "../keys/account-service";
 import { createKey, listKeys, revokeKey, rotateKey } from "../keys/key-service";
-import type { KeyServiceDeps } from "../keys/service-deps";
+import { type KeyServiceDeps, keyServiceDeps } from "../keys/service-deps";
 import type { AppEnv } from "../lib/context";
-import { ApiError } from "../lib/errors";
 import { quotaUse } from "../portal/services/portal-usage";
-import { redisFor } from "../store/redis";
 import { lastUsedTimes } from "../usage/last-used";
+import { usageRange } from "../usage/usage-range";
 import { usageSeries } from "../usage/usage-service";
 import { listAccounts } from "./account-list";
 import { presentAccount, presentAuditEvent, presentKey, presentSubscription } from "./admin.presenters";
@@ -26,17 +25,8 @@ import type {
   usageRoute,
 } from "./admin.routes";
 
-/** Postgres and Redis for one admin request, acting as the admin. */
-function services(c: Context<AppEnv>): KeyServiceDeps {
-  const config = c.get("config");
-  return {
-    db: c.get("db").get(),
-    redis: redisFor(config),
-    keyEnvironment: config.keyEnvironment,
-    actor: adminActor,
-    log: c.get("log"),
-  };
-}
+/** The request's services as the key and account services take them, acting as the admin. */
+const services = (c: Context<AppEnv>): KeyServiceDeps => keyServiceDeps(c.get("services"), adminActor);
 
 export const createAccountHandler: RouteHandler<typeof createAccountRoute, AppEnv> = async (c) => {
   const account = await createAccount(services(c), c.req.valid("json"));
@@ -113,22 +103,11 @@ export const rotateKeyHandler: RouteHandler<typeof rotateKeyRoute, AppEnv> = asy
   );
 };
 
-const MAX_USAGE_DAYS = 400;
-
 export const usageHandler: RouteHandler<typeof usageRoute, AppEnv> = async (c) => {
   const deps = services(c);
   const accountId = c.req.valid("param").id;
-  const query = c.req.valid("query");
   const now = Date.now();
-  const to = query.to ?? new Date(now).toISOString().slice(0, 10);
-  const from =
-    query.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86_400_000).toISOString().slice(0, 10);
-  const span = (Date.parse(to) - Date.parse(from)) / 86_400_000;
-  if (span < 0 || span >= MAX_USAGE_DAYS) {
-    throw new ApiError("validation_failed", {
-      detail: `from must not be after to, and the range at most ${MAX_USAGE_DAYS} days.`,
-    });
-  }
+  const { from, to } = usageRange(c.req.valid("query"), now);
   await getAccount(deps, accountId);
   return c.json(await usageSeries(deps, accountId, { from, to }, now), 200);
 };

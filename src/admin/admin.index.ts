@@ -1,5 +1,6 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../lib/context";
+import { createRouter } from "../lib/create-router";
 import { documentHandler } from "../lib/openapi";
 import {
   createAccountHandler,
@@ -30,8 +31,8 @@ import { inviteHandler } from "./invitations.handlers";
 import { inviteRoute } from "./invitations.routes";
 
 /** The admin API, mounted at /admin/v1. Bearer ADMIN_TOKEN on every route; never any CORS header. */
-export function createAdminRouter(defaultHook: ConstructorParameters<typeof OpenAPIHono<AppEnv>>[0]) {
-  const router = new OpenAPIHono<AppEnv>(defaultHook);
+export function createAdminRouter() {
+  const router = createRouter();
   router.use("*", adminAuth());
   return (
     router

@@ -1,5 +1,6 @@
 import type { Config } from "../config";
 import type { Logger } from "../lib/log";
+import { isUnderPrefix } from "../lib/paths";
 import { type OpenApiDocument, originDocument } from "./origin-document";
 
 /**
@@ -28,9 +29,6 @@ export interface CodeSamples {
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
-const underPrefix = (path: string, prefixes: string[]) =>
-  prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
-
 type Operation = {
   summary?: string;
   [SAMPLE_MARK]?: unknown;
@@ -58,7 +56,7 @@ export function sampleOperation(
   document: OpenApiDocument | undefined,
   prefixes: string[],
 ): SampleOperation | undefined {
-  const entries = Object.entries(document?.paths ?? {}).filter(([path]) => underPrefix(path, prefixes));
+  const entries = Object.entries(document?.paths ?? {}).filter(([path]) => isUnderPrefix(path, prefixes));
   for (const [path, item] of entries) {
     for (const method of METHODS) {
       const operation = item[method] as Operation | undefined;

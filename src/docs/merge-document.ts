@@ -1,5 +1,6 @@
 import type { Config } from "../config";
 import { completeDocument, gatewayHeaders, problemSchemaComponent } from "../lib/openapi";
+import { isUnderPrefix } from "../lib/paths";
 import { type Plan, plans } from "../plans/plans";
 import type { CodeSamples } from "./code-samples";
 import type { OpenApiDocument } from "./origin-document";
@@ -80,9 +81,6 @@ function quickStart(samples: CodeSamples): string {
   ].join("\n\n");
 }
 
-const isProxied = (path: string, prefixes: string[]) =>
-  prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
-
 /**
  * One OpenAPI 3.1 document: the origin's paths under the API prefixes, each secured by the API key and
  * documenting the gateway's own answers, plus the gateway's public routes.
@@ -95,7 +93,7 @@ export function mergeDocuments(
 ): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [path, item] of Object.entries(origin?.paths ?? {})) {
-    if (!isProxied(path, config.apiPrefixes)) continue;
+    if (!isUnderPrefix(path, config.apiPrefixes)) continue;
     const operations: Record<string, unknown> = { ...item };
     for (const method of METHODS) {
       const operation = item[method] as Record<string, unknown> | undefined;

@@ -1,9 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
-import { openDatabase } from "../db/client";
 import type { AppEnv } from "../lib/context";
 import { redactString } from "../lib/log";
-import { redisFor } from "../store/redis";
 import type { liveness, readiness } from "./health.routes";
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -12,22 +10,18 @@ export const livenessHandler: RouteHandler<typeof liveness, AppEnv> = (c) =>
   c.json({ status: "ok" as const }, 200);
 
 export const readinessHandler: RouteHandler<typeof readiness, AppEnv> = async (c) => {
-  const config = c.get("config");
+  const services = c.get("services");
   const [redis, postgres] = await Promise.all([
     timed(async () => {
-      await redisFor(config).ping();
+      await services.redis.ping();
     }),
+    // The request's own pool: requestServices() ends it after the response.
     timed(async () => {
-      const { db, close } = openDatabase(config);
-      try {
-        await db.execute(sql`select 1`);
-      } finally {
-        c.executionCtx.waitUntil(close().catch(() => {}));
-      }
+      await services.db.execute(sql`select 1`);
     }),
   ]);
   const ok = redis.ok && postgres.ok;
-  if (!ok) c.get("log").warn("readiness check failed", { redis: redis.error, postgres: postgres.error });
+  if (!ok) services.log.warn("readiness check failed", { redis: redis.error, postgres: postgres.error });
   c.header("Cache-Control", "no-store");
   return c.json(
     { status: ok ? ("ok" as const) : ("degraded" as const), checks: { redis, postgres } },

@@ -1,8 +1,8 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../lib/context";
+import { createRouter } from "../lib/create-router";
 import { livenessHandler, readinessHandler } from "./health.handlers";
 import { liveness, readiness } from "./health.routes";
 
-export const healthRouter = new OpenAPIHono<AppEnv>()
-  .openapi(liveness, livenessHandler)
-  .openapi(readiness, readinessHandler);
+/** GET /health (liveness) and GET /health/ready (readiness); public, in the gateway's OpenAPI document. */
+export function createHealthRouter() {
+  return createRouter().openapi(liveness, livenessHandler).openapi(readiness, readinessHandler);
+}

@@ -4,6 +4,7 @@ import { accountTokens } from "../db/schema/account-tokens";
 import { quotaAlerts } from "../db/schema/quota-alerts";
 import { stripeEvents } from "../db/schema/stripe-events";
 import { usageDaily } from "../db/schema/usage-daily";
+import { DAY_MS, utcDay } from "../lib/time";
 
 /** Stripe retries an event for up to three days; a month of ids is ample for idempotency. */
 const STRIPE_EVENT_RETENTION_DAYS = 30;
@@ -19,14 +20,14 @@ export async function pruneOldData(
   db: Database,
   now: Date,
 ): Promise<{ stripeEvents: number; usageDays: number; accountTokens: number; quotaAlerts: number }> {
-  const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000);
+  const daysAgo = (days: number) => new Date(now.getTime() - days * DAY_MS);
   const events = await db
     .delete(stripeEvents)
     .where(lt(stripeEvents.processedAt, daysAgo(STRIPE_EVENT_RETENTION_DAYS)))
     .returning({ id: stripeEvents.id });
   const usage = await db
     .delete(usageDaily)
-    .where(lt(usageDaily.day, daysAgo(USAGE_RETENTION_DAYS).toISOString().slice(0, 10)))
+    .where(lt(usageDaily.day, utcDay(daysAgo(USAGE_RETENTION_DAYS).getTime())))
     .returning({ day: usageDaily.day });
   const tokens = await db
     .delete(accountTokens)

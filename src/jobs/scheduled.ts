@@ -1,14 +1,13 @@
 import { reportMeteredUsage } from "../billing/metering";
 import { expirePastDueAccounts } from "../billing/past-due";
-import { stripeClient } from "../billing/stripe-client";
 import { type Bindings, configFor } from "../config";
-import { openDatabase } from "../db/client";
+import { lazyDatabase } from "../db/lazy";
 import { replayEdgeOutbox } from "../keys/edge-outbox";
 import { retireExpiredKeys } from "../keys/retire";
 import { createLogger, type Logger } from "../lib/log";
-import { mailConfigured, mailerFor } from "../mail/mail-client";
+import { mailConfigured } from "../mail/mail-client";
 import { brandOf } from "../portal/services/account-mail";
-import { redisFor } from "../store/redis";
+import { createServices } from "../services";
 import { rollupUsage } from "../usage/rollup";
 import { replaySpool } from "../usage/spool";
 import { pruneOldData } from "./prune";
@@ -37,8 +36,10 @@ export async function runScheduledJobs(
 ): Promise<JobOutcome[]> {
   const config = configFor(env);
   const logger = log ?? createLogger(config.logLevel, { cron: true });
-  const redis = redisFor(config);
-  const { db, close } = openDatabase(config);
+  // The same services a request gets (src/services.ts), with one pool for the whole run.
+  const database = lazyDatabase(config);
+  const services = createServices({ config, log: logger, database, now: () => now.getTime() });
+  const { db, redis } = services;
   // First, so the rollup below already sees the counts Redis missed.
   const replay: Array<[string, () => Promise<unknown>]> = [
     ["replay-usage-spool", () => replaySpool({ db, redis })],
@@ -60,7 +61,7 @@ export async function runScheduledJobs(
                 {
                   db,
                   redis,
-                  stripe: stripeClient(config),
+                  stripe: services.stripe,
                   environment: config.keyEnvironment,
                   pastDueGraceDays: config.pastDueGraceDays,
                   log: logger,
@@ -73,7 +74,7 @@ export async function runScheduledJobs(
             "report-metered-usage",
             () =>
               reportMeteredUsage(
-                { db, stripe: stripeClient(config), meterEventName: config.stripeMeterEventName },
+                { db, stripe: services.stripe, meterEventName: config.stripeMeterEventName },
                 now,
               ),
           ],
@@ -86,7 +87,7 @@ export async function runScheduledJobs(
                   db,
                   redis,
                   log: logger,
-                  mailer: mailConfigured(config) ? mailerFor(config, logger) : undefined,
+                  mailer: mailConfigured(config) ? services.mailer : undefined,
                   brand: brandOf(config),
                   portalUrl: config.portalUrl,
                 },
@@ -109,7 +110,7 @@ export async function runScheduledJobs(
       }
     }
   } finally {
-    await close().catch(() => {});
+    await database.close();
   }
   return outcomes;
 }

@@ -12,6 +12,7 @@ import { isUniqueViolation, type KeyServiceDeps } from "./service-deps";
  * Account operations shared by the admin API, the portal and billing. Postgres is written first (the source
  * of truth, with the audit row in the same transaction), then Redis, which every edge reads on its next
  * request.
+ * @throws ApiError `conflict` (409) when an account has this email already (see createAccountUnlessTaken).
  */
 export async function createAccount(
   deps: KeyServiceDeps,
@@ -19,6 +20,24 @@ export async function createAccount(
   /** More writes that must stand or fall with the account (e.g. the portal's credentials). */
   alongside?: (tx: Pick<Database, "insert">, account: Account) => Promise<unknown>,
 ): Promise<Account> {
+  const account = await createAccountUnlessTaken(deps, input, alongside);
+  if (!account) throw accountExists();
+  return account;
+}
+
+/** The 409 of an email that has an account already. */
+export const accountExists = () => new ApiError("conflict", { detail: "An account with this email exists." });
+
+/**
+ * As createAccount, but an email that has an account already (emails are unique, case-insensitively) is an
+ * answer, not an error: undefined, and nothing is written. For callers to whom a taken email is an expected
+ * outcome (sign-up, invitations racing each other).
+ */
+export async function createAccountUnlessTaken(
+  deps: KeyServiceDeps,
+  input: { email: string; tier: TierId; id?: string },
+  alongside?: (tx: Pick<Database, "insert">, account: Account) => Promise<unknown>,
+): Promise<Account | undefined> {
   let account: Account | undefined;
   try {
     account = await deps.db.transaction(async (tx) => {
@@ -39,8 +58,7 @@ export async function createAccount(
       return row;
     });
   } catch (error) {
-    if (isUniqueViolation(error))
-      throw new ApiError("conflict", { detail: "An account with this email exists." });
+    if (isUniqueViolation(error)) return undefined;
     throw error;
   }
   await publishAfterCommit(deps, [accountRef(account.id)]);

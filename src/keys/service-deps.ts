@@ -2,6 +2,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import type { Actor } from "../audit/audit";
 import type { Database } from "../db/client";
 import type { Logger } from "../lib/log";
+import type { Services } from "../services";
 import type { KeyEnvironment } from "./key-format";
 
 /** What account and key operations need: Postgres (truth), Redis (what the edge reads), who acts. */
@@ -12,6 +13,17 @@ export interface KeyServiceDeps {
   actor: Actor;
   /** Where a publish that failed after the commit is reported (the outbox replays it later). */
   log?: Pick<Logger, "warn">;
+}
+
+/** The key services' dependencies from a request's services (src/services.ts), acting as `actor`. */
+export function keyServiceDeps(services: Services, actor: Actor): KeyServiceDeps {
+  return {
+    db: services.db,
+    redis: services.redis,
+    keyEnvironment: services.config.keyEnvironment,
+    actor,
+    log: services.log,
+  };
 }
 
 const UNIQUE_VIOLATION = "23505";

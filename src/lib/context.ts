@@ -1,5 +1,6 @@
 import type { Bindings, Config } from "../config";
 import type { LazyDatabase } from "../db/lazy";
+import type { Services } from "../services";
 import type { Logger } from "./log";
 
 /** Hono's environment for every route: the worker's bindings and what middleware puts on the context. */
@@ -9,7 +10,9 @@ export interface AppEnv {
     requestId: string;
     config: Config;
     log: Logger;
-    /** Postgres for this request, opened on first use and ended after the response (requestDatabase). */
+    /** Redis, Postgres, Stripe, mail, clock and logger for this request, each made on first use (src/services.ts). */
+    services: Services;
+    /** Postgres for this request, opened on first use and ended after the response (requestServices). */
     db: LazyDatabase;
     /** Set by the data plane once the key is known, for the access log. */
     caller?: { accountId: string; keyId: string; tier: string };

@@ -5,7 +5,7 @@ import type { AppEnv } from "../lib/context";
  * One structured line per data-plane request, which Workers Logs can query: request id, account, key id,
  * tier, outcome, status and latency. Never the key itself (the logger redacts key shapes besides).
  *
- * @example app.use(`${prefix}/*`, accessLog())
+ * @example const log = accessLog(); // app.ts runs it only for paths under API_PREFIXES: await log(c, next)
  */
 export function accessLog(): MiddlewareHandler<AppEnv> {
   return async function accessLogMiddleware(c, next) {

@@ -10,7 +10,8 @@ let built: { origins: string; middleware: MiddlewareHandler } | undefined;
  * OPTIONS request with `Origin` and `Access-Control-Request-Method` (Fetch standard, "CORS-preflight
  * request"); any other OPTIONS is an API request like any method: it needs a key and reaches the origin.
  *
- * @example app.use(`${prefix}/*`, apiCors())
+ * @example const cors = apiCors(); // app.ts, under API_PREFIXES: a returned Response is the preflight's answer
+ *   const preflight = await cors(c, next);
  */
 export function apiCors(): MiddlewareHandler<AppEnv> {
   return async function apiCorsMiddleware(c, next) {

@@ -1,4 +1,4 @@
-import type { ErrorHandler, NotFoundHandler } from "hono";
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ConfigError } from "../config";
 import type { AppEnv } from "../lib/context";
@@ -19,6 +19,18 @@ const statusCodes: Partial<Record<number, ProblemCode>> = {
 
 /** Renders every error as RFC 9457 problem+json with the request id; stacks go to the log only, redacted. */
 export const renderError: ErrorHandler<AppEnv> = (error, c) => {
+  const response = problemResponse(c, problemFor(error, c));
+  response.headers.set("X-Request-Id", c.get("requestId"));
+  return response;
+};
+
+/**
+ * The problem an error is answered with (an ApiError as thrown; hono's HTTPException, an unreachable
+ * Postgres or Redis, a ConfigError or anything else mapped to one), with the request id set on the context.
+ * Logs 5xx problems with the error's redacted stack. Renderers (problem+json here, HTML pages in the portal)
+ * start from this, so every rendering agrees on the status and what is logged.
+ */
+export function problemFor(error: unknown, c: Context<AppEnv>): ApiError {
   const requestId = c.get("requestId") ?? crypto.randomUUID();
   if (!c.get("requestId")) c.set("requestId", requestId);
   let problem: ApiError;
@@ -59,10 +71,8 @@ export const renderError: ErrorHandler<AppEnv> = (error, c) => {
       issues: error instanceof ConfigError ? error.issues : undefined,
     });
   }
-  const response = problemResponse(c, problem);
-  response.headers.set("X-Request-Id", requestId);
-  return response;
-};
+  return problem;
+}
 
 export const renderNotFound: NotFoundHandler<AppEnv> = (c) =>
   problemResponse(

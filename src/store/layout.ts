@@ -38,6 +38,6 @@ export const redisKeys = {
 } as const;
 
 /** How long a key or account record stays in Redis before it is read again from Postgres. */
-export const RECORD_TTL_SECONDS = 24 * 60 * 60;
+export const RECORD_TTL_SECONDS = 24 * 60 * 60; // A day; this file imports nothing (scripts read it too).
 /** How long Redis remembers that a hash matches no key, so guessing cannot hammer Postgres. */
 export const UNKNOWN_KEY_TTL_SECONDS = 5 * 60;

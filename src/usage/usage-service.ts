@@ -3,6 +3,7 @@ import { and, asc, between, eq } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { apiKeys } from "../db/schema/api-keys";
 import { type UsageOutcome, usageDaily, usageOutcomes } from "../db/schema/usage-daily";
+import { DAY_MS, utcDay } from "../lib/time";
 import { redisKeys } from "../store/layout";
 import { parseCounterField, scanHash } from "./usage-counters";
 
@@ -22,8 +23,8 @@ const LIVE_DAYS = 2;
 
 export function daysBetween(from: string, to: string): string[] {
   const days: string[] = [];
-  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) {
-    days.push(new Date(t).toISOString().slice(0, 10));
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS) {
+    days.push(utcDay(t));
   }
   return days;
 }
@@ -61,10 +62,9 @@ export async function usageSeries(
     `${keyId}|${day}|${outcome}|${tier}`;
   for (const row of rows) byTier.set(tierSlot(row.keyId, row.day, row.outcome, row.tier), row.count);
 
-  const liveDays = daysBetween(
-    new Date(now - (LIVE_DAYS - 1) * 86_400_000).toISOString().slice(0, 10),
-    range.to,
-  ).filter((day) => day >= range.from && days.includes(day));
+  const liveDays = daysBetween(utcDay(now - (LIVE_DAYS - 1) * DAY_MS), range.to).filter(
+    (day) => day >= range.from && days.includes(day),
+  );
   for (const day of liveDays) {
     for await (const page of scanHash(deps.redis, redisKeys.usageDay(day), { match: `*|${accountId}|*` })) {
       for (const [field, value] of page) {

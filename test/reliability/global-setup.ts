@@ -96,7 +96,7 @@ async function startEverything(
     redisUrl: redis.url,
     databaseUrl,
     log,
-    // Mail: the stand-in's lines go to a .log file of the run, which 09-secrets scans with the gateways'.
+    // Mail: the stand-in's lines go to a .log file of the run, which 12-secrets scans with the gateways'.
     mailLog: (line) => appendFileSync(join(runDir, "mail-standin.log"), `${line}\n`),
   });
   stops.push(() => stack.close());

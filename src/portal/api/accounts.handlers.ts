@@ -1,6 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
-import type { PortalEnv } from "../portal-env";
+import { writeSessionCookie } from "../auth/session-cookie";
+import { callerOf, type PortalEnv } from "../portal-env";
 import { RESET_REQUESTED } from "../services/password-reset";
 import {
   acceptInvitation,
@@ -33,14 +34,14 @@ export const EMAIL_CHANGE_SENT =
   "We sent a link to the new address; your address changes when you open it. Your current address got a notice.";
 
 export const verifyEmailHandler: RouteHandler<typeof verifyEmailRoute, PortalEnv> = async (c) => {
-  const confirmed = await confirmEmailLink(c, c.req.valid("json").token);
+  const confirmed = await confirmEmailLink(callerOf(c), c.req.valid("json").token);
   return c.json({ email: confirmed.email, emailVerified: true as const, changed: confirmed.change }, 200);
 };
 
 export const resendVerificationHandler: RouteHandler<typeof resendVerificationRoute, PortalEnv> = async (
   c,
 ) => {
-  const result = await resendVerification(c);
+  const result = await resendVerification(callerOf(c));
   if (result.outcome === "limited") throw tooMany(result);
   return c.json(
     { status: "accepted" as const, detail: "We sent a new link; earlier links no longer work." },
@@ -49,27 +50,28 @@ export const resendVerificationHandler: RouteHandler<typeof resendVerificationRo
 };
 
 export const forgotPasswordHandler: RouteHandler<typeof forgotPasswordRoute, PortalEnv> = async (c) => {
-  const result = await requestPasswordReset(c, c.req.valid("json").email);
+  const result = await requestPasswordReset(callerOf(c), c.req.valid("json").email);
   if (result.outcome === "limited") throw tooMany(result);
   return c.json({ status: "accepted" as const, detail: RESET_REQUESTED }, 202);
 };
 
 export const resetPasswordHandler: RouteHandler<typeof resetPasswordRoute, PortalEnv> = async (c) => {
-  await resetPassword(c, c.req.valid("json"));
+  await resetPassword(callerOf(c), c.req.valid("json"));
   return c.body(null, 204);
 };
 
 export const acceptInvitationHandler: RouteHandler<typeof acceptInvitationRoute, PortalEnv> = async (c) => {
-  const signedIn = await acceptInvitation(c, c.req.valid("json"));
+  const signedIn = await acceptInvitation(callerOf(c), c.req.valid("json"));
+  writeSessionCookie(c, signedIn.session.id, signedIn.session.ttlSeconds);
   return c.json(presentSession(signedIn.account, signedIn.csrfToken), 200);
 };
 
 export const changeEmailHandler: RouteHandler<typeof changeEmailRoute, PortalEnv> = async (c) => {
-  await changeOwnEmail(c, c.req.valid("json"));
+  await changeOwnEmail(callerOf(c), c.req.valid("json"));
   return c.json({ status: "accepted" as const, detail: EMAIL_CHANGE_SENT }, 202);
 };
 
 export const changePasswordHandler: RouteHandler<typeof changePasswordRoute, PortalEnv> = async (c) => {
-  await changeOwnPassword(c, c.req.valid("json"));
+  await changeOwnPassword(callerOf(c), c.req.valid("json"));
   return c.body(null, 204);
 };

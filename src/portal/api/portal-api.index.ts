@@ -1,4 +1,4 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { createRouter } from "../../lib/create-router";
 import { documentHandler } from "../../lib/openapi";
 import { PRESESSION_COOKIE_NAME, SESSION_COOKIE_NAME } from "../auth/session-cookie";
 import type { PortalEnv } from "../portal-env";
@@ -58,8 +58,8 @@ import {
 } from "./portal-api.routes";
 
 /** The portal's JSON API, mounted at /portal/api, with its own OpenAPI document at /portal/api/openapi.json. */
-export function createPortalApiRouter(defaultHook: ConstructorParameters<typeof OpenAPIHono<PortalEnv>>[0]) {
-  const router = new OpenAPIHono<PortalEnv>(defaultHook);
+export function createPortalApiRouter() {
+  const router = createRouter<PortalEnv>();
   router.openAPIRegistry.registerComponent("securitySchemes", "portalSession", {
     type: "apiKey",
     in: "cookie",

@@ -1,6 +1,7 @@
 import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { type AccountToken, accountTokens, type TokenPurpose } from "../../db/schema/account-tokens";
+import { DAY_MS } from "../../lib/time";
 import { newSecret, sha256Hex } from "./session-store";
 
 /**
@@ -9,10 +10,10 @@ import { newSecret, sha256Hex } from "./session-store";
  * of the right purpose), so two clicks racing each other cannot both succeed.
  */
 export const TOKEN_LIFETIMES_MS: Record<TokenPurpose, number> = {
-  verify_email: 24 * 3_600_000,
-  change_email: 24 * 3_600_000,
+  verify_email: DAY_MS,
+  change_email: DAY_MS,
   reset_password: 30 * 60_000,
-  invitation: 7 * 24 * 3_600_000,
+  invitation: 7 * DAY_MS,
 };
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;

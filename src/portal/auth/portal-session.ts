@@ -1,7 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { csrf } from "hono/csrf";
 import { ApiError } from "../../lib/errors";
-import { redisFor } from "../../store/redis";
 import type { PortalEnv } from "../portal-env";
 import { csrfTokenMatches } from "./csrf-token";
 import {
@@ -19,7 +18,7 @@ import { newSecret, readSession } from "./session-store";
 export function portalContext(): MiddlewareHandler<PortalEnv> {
   return async function portalContextMiddleware(c, next) {
     const sessionId = readSessionCookie(c);
-    const session = sessionId ? await readSession(redisFor(c.get("config")), sessionId) : undefined;
+    const session = sessionId ? await readSession(c.get("services").redis, sessionId) : undefined;
     if (session && sessionId) {
       c.set("session", { id: sessionId, accountId: session.accountId });
       c.set("csrfSecret", sessionId);

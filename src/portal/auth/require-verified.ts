@@ -15,7 +15,7 @@ export function requireVerifiedEmail(kind: "api" | "page"): MiddlewareHandler<Po
   return async function requireVerifiedEmailMiddleware(c, next) {
     const session = c.get("session");
     if (!c.get("config").portalRequireVerifiedEmail || !session) return next();
-    if (await isEmailVerified({ db: c.get("db").get() }, session.accountId)) return next();
+    if (await isEmailVerified({ db: c.get("services").db }, session.accountId)) return next();
     if (kind === "page") return c.redirect("/portal/settings?notice=verify-first", 303);
     throw new ApiError("email_unverified", { detail: VERIFY_FIRST });
   };

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { SECONDS_PER_DAY } from "../../lib/time";
 
 /**
  * The portal's two cookies, both `__Host-` (Secure, Path=/, no Domain: a sibling subdomain cannot plant or
@@ -14,7 +15,7 @@ const SESSION = "gw_session";
 const PRESESSION = "gw_presession";
 export const SESSION_COOKIE_NAME = `__Host-${SESSION}`;
 export const PRESESSION_COOKIE_NAME = `__Host-${PRESESSION}`;
-const PRESESSION_MAX_AGE_SECONDS = 24 * 60 * 60;
+const PRESESSION_MAX_AGE_SECONDS = SECONDS_PER_DAY;
 
 const flags = { prefix: "host", path: "/", secure: true, httpOnly: true, sameSite: "Lax" } as const;
 

@@ -10,7 +10,8 @@ import {
 } from "../api/accounts.schemas";
 import { peekToken } from "../auth/account-tokens";
 import { VERIFY_FIRST } from "../auth/require-verified";
-import type { PortalEnv } from "../portal-env";
+import { writeSessionCookie } from "../auth/session-cookie";
+import { callerOf, type PortalEnv } from "../portal-env";
 import { INVALID_LINK } from "../services/email-verification";
 import { RESET_REQUESTED } from "../services/password-reset";
 import {
@@ -81,7 +82,7 @@ const minutes = (seconds: number) => Math.max(1, Math.ceil(seconds / 60));
 
 export async function verifyPage(c: PageContextT) {
   const token = tokenOf(c);
-  const valid = Boolean(await peekToken(c.get("db").get(), token, ["verify_email", "change_email"]));
+  const valid = Boolean(await peekToken(c.get("services").db, token, ["verify_email", "change_email"]));
   return c.html(
     <VerifyPage page={await pageContext(c)} token={token} valid={valid} detail={INVALID_LINK} />,
     valid ? 200 : 400,
@@ -91,7 +92,7 @@ export async function verifyPage(c: PageContextT) {
 export async function verifySubmit(c: PageContextT) {
   const token = ((await formOf(c)).token ?? "").slice(0, 128);
   try {
-    const confirmed = await confirmEmailLink(c, token);
+    const confirmed = await confirmEmailLink(callerOf(c), token);
     const notice = confirmed.change ? "email-changed" : "verified";
     return c.redirect(
       c.get("session") ? `/portal/settings?notice=${notice}` : `/portal/login?notice=${notice}`,
@@ -119,7 +120,7 @@ export async function forgotSubmit(c: PageContextT) {
     const state = { values: form, fieldErrors: fieldErrors(parsed.error) };
     return c.html(<ForgotPage page={await pageContext(c)} state={state} />, 400);
   }
-  const result = await requestPasswordReset(c, parsed.data.email);
+  const result = await requestPasswordReset(callerOf(c), parsed.data.email);
   if (result.outcome === "limited") {
     c.header("Retry-After", String(result.retryAfterSeconds));
     const error = `Too many requests from your network. Try again in ${minutes(result.retryAfterSeconds)} minutes.`;
@@ -130,7 +131,7 @@ export async function forgotSubmit(c: PageContextT) {
 
 export async function resetForm(c: PageContextT) {
   const token = tokenOf(c);
-  const valid = Boolean(await peekToken(c.get("db").get(), token, ["reset_password"]));
+  const valid = Boolean(await peekToken(c.get("services").db, token, ["reset_password"]));
   const state = valid ? {} : { error: INVALID_LINK };
   return c.html(
     <ResetPage page={await pageContext(c)} token={token} valid={valid} state={state} />,
@@ -147,7 +148,7 @@ export async function resetSubmit(c: PageContextT) {
     return c.html(<ResetPage page={await pageContext(c)} token={token} valid={true} state={state} />, 400);
   }
   try {
-    await resetPassword(c, parsed.data);
+    await resetPassword(callerOf(c), parsed.data);
   } catch (error) {
     const state = formErrorOf(error);
     return c.html(<ResetPage page={await pageContext(c)} token={token} valid={false} state={state} />, 400);
@@ -159,7 +160,7 @@ export async function resetSubmit(c: PageContextT) {
 
 export async function invitationForm(c: PageContextT) {
   const token = tokenOf(c);
-  const found = await peekToken(c.get("db").get(), token, ["invitation"]);
+  const found = await peekToken(c.get("services").db, token, ["invitation"]);
   const state = found ? {} : { error: INVALID_LINK };
   return c.html(
     <InvitationPage
@@ -178,7 +179,7 @@ export async function invitationSubmit(c: PageContextT) {
   const token = (form.token ?? "").slice(0, 128);
   const parsed = ResetPasswordSchema.safeParse({ token, password: form.password });
   if (!parsed.success) {
-    const found = await peekToken(c.get("db").get(), token, ["invitation"]);
+    const found = await peekToken(c.get("services").db, token, ["invitation"]);
     const state = { fieldErrors: fieldErrors(parsed.error) };
     return c.html(
       <InvitationPage
@@ -192,7 +193,8 @@ export async function invitationSubmit(c: PageContextT) {
     );
   }
   try {
-    await acceptInvitation(c, parsed.data);
+    const signedIn = await acceptInvitation(callerOf(c), parsed.data);
+    writeSessionCookie(c, signedIn.session.id, signedIn.session.ttlSeconds);
   } catch (error) {
     const state = formErrorOf(error);
     return c.html(
@@ -218,7 +220,7 @@ async function renderSettings(
   forms: { emailForm?: FormState; passwordForm?: FormState; error?: string } = {},
   status: 200 | 400 | 409 | 429 = 200,
 ) {
-  const account = await currentAccount(c);
+  const account = await currentAccount(callerOf(c));
   const notice = c.req.query("notice");
   return c.html(
     <SettingsPage
@@ -238,7 +240,7 @@ export const settingsPage = (c: PageContextT) => renderSettings(c);
 
 export async function resendSubmit(c: PageContextT) {
   try {
-    const result = await resendVerification(c);
+    const result = await resendVerification(callerOf(c));
     if (result.outcome === "limited") {
       c.header("Retry-After", String(result.retryAfterSeconds));
       const error = `You asked for several links already. Try again in ${minutes(result.retryAfterSeconds)} minutes.`;
@@ -257,7 +259,7 @@ export async function changeEmailSubmit(c: PageContextT) {
     return renderSettings(c, { emailForm: { values: form, fieldErrors: fieldErrors(parsed.error) } }, 400);
   }
   try {
-    await changeOwnEmail(c, parsed.data);
+    await changeOwnEmail(callerOf(c), parsed.data);
   } catch (error) {
     return renderSettings(c, { emailForm: { values: form, ...formErrorOf(error) } }, 400);
   }
@@ -274,7 +276,7 @@ export async function changePasswordSubmit(c: PageContextT) {
     return renderSettings(c, { passwordForm: { fieldErrors: fieldErrors(parsed.error) } }, 400);
   }
   try {
-    await changeOwnPassword(c, parsed.data);
+    await changeOwnPassword(callerOf(c), parsed.data);
   } catch (error) {
     return renderSettings(c, { passwordForm: formErrorOf(error) }, 400);
   }

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { ApiError } from "../../lib/errors";
 import { purchasableTiers, type TierId } from "../../plans/plans";
-import type { PortalEnv } from "../portal-env";
+import { callerOf, type PortalEnv } from "../portal-env";
 import { applyPlanChange, cancelPendingPlanChange, planChangePreview } from "../services/portal-billing";
 import { pageContext } from "./page-context";
 import { PlanChangePage } from "./views/billing";
@@ -19,7 +19,7 @@ function tierFrom(c: PageContextT, value: unknown): TierId {
 }
 
 export async function planChangePage(c: PageContextT) {
-  const preview = await planChangePreview(c, tierFrom(c, c.req.query("tier")));
+  const preview = await planChangePreview(callerOf(c), tierFrom(c, c.req.query("tier")));
   return c.html(<PlanChangePage page={await pageContext(c)} preview={preview} />);
 }
 
@@ -34,13 +34,13 @@ export async function planChangeSubmit(c: PageContextT) {
     .safeParse(body.prorationDate || undefined);
   if (!prorationDate.success)
     throw new ApiError("validation_failed", { detail: "The preview's date is not valid." });
-  const result = await applyPlanChange(c, tier, prorationDate.data);
+  const result = await applyPlanChange(callerOf(c), tier, prorationDate.data);
   const outcome = result.effective === "period_end" ? "scheduled" : "changed";
   return c.redirect(`/portal/billing?${outcome}=${tier}`, 303);
 }
 
 /** "Keep my plan": cancels the change pending at the period's end. */
 export async function scheduledChangeCancelSubmit(c: PageContextT) {
-  await cancelPendingPlanChange(c);
+  await cancelPendingPlanChange(callerOf(c));
   return c.redirect("/portal/billing?kept", 303);
 }

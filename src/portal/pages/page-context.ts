@@ -20,7 +20,7 @@ export async function pageContext(c: Context<PortalEnv>): Promise<PageContext> {
   const secret = c.get("csrfSecret");
   const session = c.get("session");
   const account = session
-    ? await getAccount({ db: c.get("db").get() }, session.accountId).catch(() => undefined)
+    ? await getAccount({ db: c.get("services").db }, session.accountId).catch(() => undefined)
     : undefined;
   return {
     nonce,

@@ -1,6 +1,6 @@
 import type { ErrorHandler } from "hono";
-import type { ProblemBody } from "../../lib/errors";
-import { renderError } from "../../middleware/error-handler";
+import { problemBody, problemResponse } from "../../lib/errors";
+import { problemFor } from "../../middleware/error-handler";
 import type { PortalEnv } from "../portal-env";
 import { pageContext } from "./page-context";
 import { ErrorPage } from "./views/error";
@@ -11,31 +11,32 @@ const FRIENDLIER: Partial<Record<number, string>> = {
 };
 
 /**
- * Errors on pages: the app's own error handler decides the status and logs what must be logged (so pages and
- * the API agree), then the problem is shown as a page. Should the page itself fail, the problem+json stands.
+ * Errors on pages: the app's own error mapping decides the problem and logs what must be logged (so pages
+ * and the API agree), then the problem is shown as a page with the headers problem+json would carry
+ * (X-Request-Id, Retry-After...). Should the page itself fail, the problem+json stands.
  */
 export const renderPageError: ErrorHandler<PortalEnv> = async (error, c) => {
-  // renderError is typed for the app's env; the portal's is a superset of it.
-  const problemResponse = await renderError(error, c as never);
+  // problemFor is typed for the app's env; the portal's is a superset of it.
+  const problem = problemFor(error, c as never);
+  const requestId = c.get("requestId");
+  const headers = { ...problem.headers, "Cache-Control": "no-store", "X-Request-Id": requestId };
   try {
-    const problem = (await problemResponse.clone().json()) as ProblemBody;
+    const body = problemBody(problem, requestId, new URL(c.req.url).pathname);
     const page = await pageContext(c);
-    const detail = FRIENDLIER[problem.status] ?? problem.detail;
     return c.html(
       <ErrorPage
         page={page}
-        status={problem.status}
-        title={problem.title}
-        detail={detail}
-        requestId={problem.requestId}
+        status={body.status}
+        title={body.title}
+        detail={FRIENDLIER[body.status] ?? body.detail}
+        requestId={requestId}
       />,
-      problem.status as 400,
-      // The problem's headers (X-Request-Id, Retry-After...), but the page is HTML.
-      Object.fromEntries(
-        [...problemResponse.headers].filter(([name]) => name.toLowerCase() !== "content-type"),
-      ),
+      body.status as 400,
+      headers,
     );
   } catch {
-    return problemResponse;
+    const response = problemResponse(c, problem);
+    response.headers.set("X-Request-Id", requestId);
+    return response;
   }
 };

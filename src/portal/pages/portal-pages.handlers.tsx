@@ -7,11 +7,13 @@ import { referencePage } from "../../docs/reference-page";
 import { hashApiKey, ID_SHAPE, parseApiKey } from "../../keys/key-format";
 import { ROTATION_OVERLAP_HOURS } from "../../keys/key-service";
 import { ApiError } from "../../lib/errors";
-import { publicBaseUrl } from "../../lib/public-origin";
 import { hasForbiddenCharacters } from "../../lib/text";
+import { utcDay } from "../../lib/time";
 import { plans } from "../../plans/plans";
+import { lastDays } from "../../usage/usage-range";
 import { CheckoutSchema, LoginSchema, PASSWORD_LENGTH, SignUpSchema } from "../api/portal-api.schemas";
-import type { PortalEnv } from "../portal-env";
+import { clearSessionCookie, writeSessionCookie } from "../auth/session-cookie";
+import { callerOf, type PortalEnv } from "../portal-env";
 import {
   attemptLogin,
   attemptSignUp,
@@ -29,7 +31,7 @@ import {
   revokePortalKey,
   rotatePortalKey,
 } from "../services/portal-keys";
-import { lastDays, portalUsage } from "../services/portal-usage";
+import { portalUsage } from "../services/portal-usage";
 import { LOGIN_NOTICES } from "./accounts-pages.handlers";
 import { pageContext } from "./page-context";
 import { type AuthFormState, LoginPage, SignUpPage } from "./views/auth";
@@ -116,7 +118,7 @@ export async function signUpSubmit(c: PageContextT) {
     };
     return c.html(<SignUpPage page={await pageContext(c)} state={state} />, 400);
   }
-  const result = await attemptSignUp(c, parsed.data);
+  const result = await attemptSignUp(callerOf(c), parsed.data);
   if (result.outcome === "limited") {
     c.header("Retry-After", String(result.retryAfterSeconds));
     const state = { email: form.email, error: tooManyText(result.retryAfterSeconds) };
@@ -141,8 +143,11 @@ export async function loginSubmit(c: PageContextT) {
     };
     return c.html(<LoginPage page={await pageContext(c)} state={state} />, 400);
   }
-  const result = await attemptLogin(c, parsed.data);
-  if (result.outcome === "signed_in") return c.redirect("/portal/keys", 303);
+  const result = await attemptLogin(callerOf(c), parsed.data);
+  if (result.outcome === "signed_in") {
+    writeSessionCookie(c, result.session.id, result.session.ttlSeconds);
+    return c.redirect("/portal/keys", 303);
+  }
   if (result.outcome === "limited") {
     c.header("Retry-After", String(result.retryAfterSeconds));
     const state = { email: form.email, error: tooManyText(result.retryAfterSeconds) };
@@ -155,7 +160,8 @@ export async function loginSubmit(c: PageContextT) {
 }
 
 export async function logoutSubmit(c: PageContextT) {
-  await endSession(c);
+  await endSession(callerOf(c));
+  clearSessionCookie(c);
   return c.redirect("/portal", 303);
 }
 
@@ -165,10 +171,10 @@ const NOTICES: Record<string, string> = {
   revoked: "Key revoked: requests with it are refused from now on.",
 };
 
-const today = () => new Date().toISOString().slice(0, 10);
+const today = () => utcDay(Date.now());
 
 async function renderKeys(c: PageContextT, form: CreateKeyFormState, status: 200 | 400 | 409 = 200) {
-  const keys = await listPortalKeys(portalDeps(c));
+  const keys = await listPortalKeys(portalDeps(callerOf(c)));
   const notice = NOTICES[c.req.query("notice") ?? ""];
   return c.html(
     <KeysPage page={await pageContext(c)} keys={keys} form={form} notice={notice} today={today()} />,
@@ -201,18 +207,13 @@ export async function createKeySubmit(c: PageContextT) {
   if (Object.keys(state.fieldErrors ?? {}).length > 0 || "error" in expiry) return renderKeys(c, state, 400);
   let issued: Awaited<ReturnType<typeof createPortalKey>>;
   try {
-    issued = await createPortalKey(portalDeps(c), { name, expiresAt: expiry.at });
+    issued = await createPortalKey(portalDeps(callerOf(c)), { name, expiresAt: expiry.at });
   } catch (error) {
     if (error instanceof ApiError && error.code === "conflict")
       return renderKeys(c, { ...state, error: error.detail }, 409);
     throw error;
   }
-  const samples = await samplesFor(
-    c.get("config"),
-    c.get("log"),
-    publicBaseUrl(c.get("config"), c.req.url),
-    issued.key,
-  );
+  const samples = await samplesFor(c.get("config"), c.get("log"), c.get("services").portalBase, issued.key);
   return c.html(
     <KeySecretPage
       page={await pageContext(c)}
@@ -232,17 +233,17 @@ const keyIdOf = (c: PageContextT) => {
 };
 
 export async function revokeConfirmPage(c: PageContextT) {
-  const item = await findPortalKey(portalDeps(c), keyIdOf(c));
+  const item = await findPortalKey(portalDeps(callerOf(c)), keyIdOf(c));
   return c.html(<RevokeKeyPage page={await pageContext(c)} item={item} />);
 }
 
 export async function revokeSubmit(c: PageContextT) {
-  await revokePortalKey(portalDeps(c), keyIdOf(c));
+  await revokePortalKey(portalDeps(callerOf(c)), keyIdOf(c));
   return c.redirect("/portal/keys?notice=revoked", 303);
 }
 
 export async function rotateConfirmPage(c: PageContextT) {
-  const item = await findPortalKey(portalDeps(c), keyIdOf(c));
+  const item = await findPortalKey(portalDeps(callerOf(c)), keyIdOf(c));
   return c.html(<RotateKeyPage page={await pageContext(c)} item={item} />);
 }
 
@@ -258,13 +259,8 @@ export async function rotateSubmit(c: PageContextT) {
       detail: `The overlap is a whole number of hours from ${ROTATION_OVERLAP_HOURS.min} to ${ROTATION_OVERLAP_HOURS.max}.`,
     });
   }
-  const rotated = await rotatePortalKey(portalDeps(c), keyIdOf(c), overlapHours);
-  const samples = await samplesFor(
-    c.get("config"),
-    c.get("log"),
-    publicBaseUrl(c.get("config"), c.req.url),
-    rotated.key,
-  );
+  const rotated = await rotatePortalKey(portalDeps(callerOf(c)), keyIdOf(c), overlapHours);
+  const samples = await samplesFor(c.get("config"), c.get("log"), c.get("services").portalBase, rotated.key);
   return c.html(
     <KeySecretPage
       page={await pageContext(c)}
@@ -283,8 +279,8 @@ export async function rotateSubmit(c: PageContextT) {
 export async function usagePage(c: PageContextT) {
   const now = Date.now();
   const keyId = c.req.query("key") || undefined;
-  const account = await currentAccount(c);
-  const usage = await portalUsage(portalDeps(c), account, { range: lastDays(now), keyId, now });
+  const account = await currentAccount(callerOf(c));
+  const usage = await portalUsage(portalDeps(callerOf(c)), account, { range: lastDays(now), keyId, now });
   const selected = keyId ? { id: keyId, name: usage.keys[0]?.name ?? "" } : undefined;
   return c.html(<UsagePage page={await pageContext(c)} usage={usage} selected={selected} />);
 }
@@ -301,7 +297,7 @@ const SCHEDULED_NOTICE = (tier: string) =>
   `Your plan changes to ${plans[tier as keyof typeof plans]?.name ?? tier} when the current period ends; until then nothing changes.`;
 
 export async function billingPage(c: PageContextT) {
-  const billing = billingSummary(await currentAccount(c), c.get("config"));
+  const billing = billingSummary(await currentAccount(callerOf(c)), c.get("config"));
   const changed = c.req.query("changed");
   const scheduled = c.req.query("scheduled");
   const notice = changed
@@ -317,11 +313,11 @@ export async function billingPage(c: PageContextT) {
 export async function checkoutSubmit(c: PageContextT) {
   const parsed = CheckoutSchema.safeParse({ tier: (await formOf(c)).tier });
   if (!parsed.success) throw new ApiError("validation_failed", { detail: "Choose a plan to upgrade to." });
-  return c.redirect(await checkoutUrl(c, parsed.data.tier), 303);
+  return c.redirect(await checkoutUrl(callerOf(c), parsed.data.tier), 303);
 }
 
 export async function manageBillingSubmit(c: PageContextT) {
-  return c.redirect(await billingPortalUrl(c), 303);
+  return c.redirect(await billingPortalUrl(callerOf(c)), 303);
 }
 
 // Docs -----------------------------------------------------------------------------------------------------
@@ -333,7 +329,7 @@ export async function docsKeyPage(c: PageContextT) {
 /** Whether `key` is a well-formed, active key of this account (looked up by hash, as the edge does). */
 async function isOwnActiveKey(c: PageContextT, key: string): Promise<boolean> {
   if (parseApiKey(key) !== c.get("config").keyEnvironment) return false;
-  const deps = portalDeps(c);
+  const deps = portalDeps(callerOf(c));
   const [row] = await deps.db
     .select({ status: apiKeys.status, expiresAt: apiKeys.expiresAt })
     .from(apiKeys)

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { isUnderPrefix } from "../../lib/paths";
 import { requireSession, verifyCsrf } from "../auth/portal-session";
 import { requireVerifiedEmail } from "../auth/require-verified";
 import type { PortalEnv } from "../portal-env";
@@ -41,7 +42,7 @@ import {
   usagePage,
 } from "./portal-pages.handlers";
 
-const isApiPath = (path: string) => path === "/portal/api" || path.startsWith("/portal/api/");
+const isApiPath = (path: string) => isUnderPrefix(path, ["/portal/api"]);
 
 /**
  * The portal's HTML pages, mounted at /portal. Signed-in pages redirect to the login page without a session;

@@ -2,10 +2,9 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import type { Config } from "../../config";
 import type { Database } from "../../db/client";
 import type { Logger } from "../../lib/log";
-import { publicBaseUrl } from "../../lib/public-origin";
-import { type Mailer, mailerFor } from "../../mail/mail-client";
+import type { Mailer } from "../../mail/mail-client";
 import type { Brand } from "../../mail/templates";
-import { redisFor } from "../../store/redis";
+import type { Services } from "../../services";
 
 /** What the account services need to send a mail with a link back to the portal. */
 export interface AccountMailDeps {
@@ -14,7 +13,7 @@ export interface AccountMailDeps {
   log: Logger;
   mailer: Mailer;
   brand: Brand;
-  /** Base URL links point at: publicBaseUrl() (PORTAL_URL, else locally the request's origin). */
+  /** Origin links point at: PORTAL_URL, else the origin this request came to. */
   portalBase: string;
 }
 
@@ -24,38 +23,19 @@ export const brandOf = (config: Pick<Config, "apiName" | "mailSupportAddress">):
 });
 
 /**
- * The account services' dependencies for one request (admin or portal), from what every request context holds.
+ * The account services' dependencies from a request's services (admin or portal).
  * @throws ApiError `mail_not_configured` (503) when mail cannot be sent (RESEND_API_KEY unset).
  */
-export function accountMailDeps(from: {
-  config: Config;
-  log: Logger;
-  db: Database;
-  requestUrl: string;
-}): AccountMailDeps {
+export function accountMailDeps(services: Services): AccountMailDeps {
   return {
-    db: from.db,
-    redis: redisFor(from.config),
-    log: from.log,
-    mailer: mailerFor(from.config, from.log),
-    brand: brandOf(from.config),
-    portalBase: publicBaseUrl(from.config, from.requestUrl),
+    db: services.db,
+    redis: services.redis,
+    log: services.log,
+    mailer: services.mailer,
+    brand: brandOf(services.config),
+    portalBase: services.portalBase,
   };
 }
-
-/** accountMailDeps() from a request context (portal or admin: both carry config, log and the lazy db). */
-export const mailDepsOf = (c: {
-  get(key: "config"): Config;
-  get(key: "log"): Logger;
-  get(key: "db"): { get(): Database };
-  req: { url: string };
-}) =>
-  accountMailDeps({
-    config: c.get("config"),
-    log: c.get("log"),
-    db: c.get("db").get(),
-    requestUrl: c.req.url,
-  });
 
 /** A portal page link carrying a token, e.g. `${base}/portal/verify?token=...`. */
 export const tokenLink = (deps: Pick<AccountMailDeps, "portalBase">, page: string, token: string) =>

@@ -1,16 +1,17 @@
 import type { Actor } from "../../audit/audit";
 import { recordAudit } from "../../audit/audit";
 import type { Account } from "../../db/schema/accounts";
-import { createAccount, getAccount } from "../../keys/account-service";
+import { accountExists, createAccountUnlessTaken, getAccount } from "../../keys/account-service";
 import type { KeyEnvironment } from "../../keys/key-format";
 import { ApiError } from "../../lib/errors";
+import { DAY_MS } from "../../lib/time";
 import { mailTemplates } from "../../mail/templates";
 import type { TierId } from "../../plans/plans";
 import { issueToken, TOKEN_LIFETIMES_MS } from "../auth/account-tokens";
 import { findLogin } from "../auth/credentials-store";
 import { type AccountMailDeps, tokenLink } from "./account-mail";
 
-const DAYS = TOKEN_LIFETIMES_MS.invitation / 86_400_000;
+const DAYS = TOKEN_LIFETIMES_MS.invitation / DAY_MS;
 
 export interface Invitation {
   account: Account;
@@ -42,14 +43,14 @@ export async function inviteToPortal(
   if (existing) {
     account = await getAccount(deps, existing.accountId);
   } else {
-    try {
-      account = await createAccount(deps, { email, tier: input.tier ?? "free" });
+    const made = await createAccountUnlessTaken(deps, { email, tier: input.tier ?? "free" });
+    if (made) {
+      account = made;
       created = true;
-    } catch (error) {
-      // Created concurrently by someone else: invite that account.
-      if (!(error instanceof ApiError && error.code === "conflict")) throw error;
+    } else {
+      // Created concurrently by someone else: invite that account, unless it can log in already.
       const raced = await findLogin(deps.db, email);
-      if (!raced || raced.passwordHash) throw error;
+      if (!raced || raced.passwordHash) throw accountExists();
       account = await getAccount(deps, raced.accountId);
     }
   }

@@ -1,4 +1,3 @@
-import type { Context } from "hono";
 import { publishCommittedTier } from "../../billing/account-publish";
 import { createBillingPortalSession, createCheckoutSession } from "../../billing/checkout";
 import {
@@ -7,13 +6,10 @@ import {
   type PlanChangePreview,
   previewPlanChange,
 } from "../../billing/plan-change";
-import { stripeClient } from "../../billing/stripe-client";
 import type { Account } from "../../db/schema/accounts";
-import { publicBaseUrl } from "../../lib/public-origin";
+import { DAY_MS } from "../../lib/time";
 import { isTierId, planFor, purchasableTiers, type TierId } from "../../plans/plans";
-import { redisFor } from "../../store/redis";
-import type { PortalEnv } from "../portal-env";
-import { portalDeps } from "./portal-deps";
+import { type PortalCaller, sessionOf } from "./portal-deps";
 
 /** What the billing page and GET /portal/api/billing show: the plan, the subscription's state, what is for sale. */
 export interface BillingSummary {
@@ -52,7 +48,7 @@ export function billingSummary(
     subscriptionStatus: account.subscriptionStatus,
     pastDueSince: pastDue ? pastDue.toISOString() : null,
     downgradeAt: pastDue
-      ? new Date(pastDue.getTime() + config.pastDueGraceDays * 86_400_000).toISOString()
+      ? new Date(pastDue.getTime() + config.pastDueGraceDays * DAY_MS).toISOString()
       : null,
     upgrades: purchasableTiers(config.keyEnvironment)
       .filter((tier) => tier !== (account.subscribedTier ?? account.tier))
@@ -75,58 +71,51 @@ export function billingSummary(
   };
 }
 
-/** Stripe and Postgres for the signed-in developer's checkout or billing-portal session (src/billing). */
-function checkoutDeps(c: Context<PortalEnv>) {
-  const config = c.get("config");
-  return {
-    db: portalDeps(c).db,
-    stripe: stripeClient(config),
-    environment: config.keyEnvironment,
-    portalBase: publicBaseUrl(config, c.req.url),
-    log: c.get("log"),
-    downgradeTiming: config.planDowngradeTiming,
+/**
+ * Stripe and Postgres for the signed-in developer's checkout or billing-portal session (src/billing), and who
+ * that developer is. Stripe is read first: without STRIPE_SECRET_KEY the answer is 503 before anything else.
+ */
+function checkoutDeps(caller: PortalCaller) {
+  const { services } = caller;
+  const deps = {
+    stripe: services.stripe,
+    db: services.db,
+    environment: services.config.keyEnvironment,
+    portalBase: services.portalBase,
+    log: services.log,
+    downgradeTiming: services.config.planDowngradeTiming,
   };
+  return { deps, accountId: sessionOf(caller).accountId };
 }
 
 /** A Stripe Checkout URL for `tier`; the tier itself changes only when Stripe's webhook confirms payment. */
-export async function checkoutUrl(c: Context<PortalEnv>, tier: TierId): Promise<string> {
-  const session = await createCheckoutSession(checkoutDeps(c), portalDeps(c).accountId, tier);
-  return session.url;
+export async function checkoutUrl(caller: PortalCaller, tier: TierId): Promise<string> {
+  const { deps, accountId } = checkoutDeps(caller);
+  return (await createCheckoutSession(deps, accountId, tier)).url;
 }
 
 /** What moving the signed-in developer's subscription to `tier` costs (Stripe's invoice preview). */
-export function planChangePreview(c: Context<PortalEnv>, tier: TierId): Promise<PlanChangePreview> {
-  return previewPlanChange(checkoutDeps(c), portalDeps(c).accountId, tier);
+export function planChangePreview(caller: PortalCaller, tier: TierId): Promise<PlanChangePreview> {
+  const { deps, accountId } = checkoutDeps(caller);
+  return previewPlanChange(deps, accountId, tier);
 }
 
 /** Applies the plan change previewed at `prorationDate`; the new tier reaches the edge before this returns. */
-export async function applyPlanChange(c: Context<PortalEnv>, tier: TierId, prorationDate?: number) {
-  const deps = checkoutDeps(c);
-  const config = c.get("config");
-  const accountId = portalDeps(c).accountId;
+export async function applyPlanChange(caller: PortalCaller, tier: TierId, prorationDate?: number) {
+  const { deps, accountId } = checkoutDeps(caller);
+  const { config, redis } = caller.services;
   const result = await changePlan({ ...deps, graceDays: config.pastDueGraceDays }, accountId, tier, {
     prorationDate,
     actor: { type: "portal", id: accountId },
   });
-  await publishCommittedTier(deps.db, redisFor(config), accountId);
+  await publishCommittedTier(deps.db, redis, accountId);
   return result;
 }
 
-/** Cancels the change pending at the period's end; the subscription keeps its plan. */
-export async function cancelPendingPlanChange(c: Context<PortalEnv>): Promise<void> {
-  const deps = checkoutDeps(c);
-  const config = c.get("config");
-  const accountId = portalDeps(c).accountId;
-  await cancelScheduledChange({ ...deps, graceDays: config.pastDueGraceDays }, accountId, {
-    type: "portal",
-    id: accountId,
-  });
-  await publishCommittedTier(deps.db, redisFor(config), accountId);
-}
-
 /** A Stripe billing portal URL: card, invoices, cancel. */
-export async function billingPortalUrl(c: Context<PortalEnv>): Promise<string> {
-  return (await createBillingPortalSession(checkoutDeps(c), portalDeps(c).accountId)).url;
+export async function billingPortalUrl(caller: PortalCaller): Promise<string> {
+  const { deps, accountId } = checkoutDeps(caller);
+  return (await createBillingPortalSession(deps, accountId)).url;
 }
 
 /**
@@ -138,4 +127,15 @@ export function billingRedirectOrigins(stripeApiBase: string): string[] {
   if (base.hostname === "api.stripe.com")
     return ["https://checkout.stripe.com", "https://billing.stripe.com"];
   return [base.origin];
+}
+
+/** Cancels the change pending at the period's end; the subscription keeps its plan. */
+export async function cancelPendingPlanChange(caller: PortalCaller): Promise<void> {
+  const { deps, accountId } = checkoutDeps(caller);
+  const { config, redis } = caller.services;
+  await cancelScheduledChange({ ...deps, graceDays: config.pastDueGraceDays }, accountId, {
+    type: "portal",
+    id: accountId,
+  });
+  await publishCommittedTier(deps.db, redis, accountId);
 }

@@ -1,26 +1,37 @@
-import type { Context } from "hono";
-import type { KeyServiceDeps } from "../../keys/service-deps";
+import { type KeyServiceDeps, keyServiceDeps } from "../../keys/service-deps";
 import { ApiError } from "../../lib/errors";
-import { redisFor } from "../../store/redis";
+import type { Services } from "../../services";
 import { PORTAL_CHALLENGE } from "../auth/portal-session";
-import type { PortalEnv } from "../portal-env";
 
-/** Postgres, Redis and the acting developer for one signed-in portal request. */
-export function portalDeps(c: Context<PortalEnv>): KeyServiceDeps & { accountId: string } {
-  const session = c.get("session");
-  // Routes that call this sit behind requireSession(); reaching here without one is a wiring mistake.
-  if (!session)
+/**
+ * Who calls a portal service, and with what: the request's services (src/services.ts), the live session when
+ * someone is signed in, and the client's counter key. Handlers build it with callerOf(c) (portal-env.ts);
+ * portal services take it instead of the Hono context, so they say what they use and run without HTTP.
+ */
+export interface PortalCaller {
+  services: Services;
+  /** The signed-in developer's session (id as in the cookie), when there is one. */
+  session?: { id: string; accountId: string };
+  /** The client's counter key: one per IPv4 address or IPv6 /64, whatever the spelling (lib/client-address). */
+  readonly address: string;
+}
+
+/**
+ * The signed-in developer's session.
+ * @throws ApiError `unauthorized` (401, with the portal's challenge) without one: callers sit behind
+ *   requireSession(), so reaching this without a session is a wiring mistake, refused rather than trusted.
+ */
+export function sessionOf(caller: PortalCaller): { id: string; accountId: string } {
+  if (!caller.session)
     throw new ApiError("unauthorized", {
       detail: "Log in to the portal first.",
       headers: { "WWW-Authenticate": PORTAL_CHALLENGE },
     });
-  const config = c.get("config");
-  return {
-    db: c.get("db").get(),
-    redis: redisFor(config),
-    keyEnvironment: config.keyEnvironment,
-    actor: { type: "portal", id: session.accountId },
-    log: c.get("log"),
-    accountId: session.accountId,
-  };
+  return caller.session;
+}
+
+/** Postgres, Redis and the acting developer for one signed-in portal request (throws as sessionOf). */
+export function portalDeps(caller: PortalCaller): KeyServiceDeps & { accountId: string } {
+  const { accountId } = sessionOf(caller);
+  return { ...keyServiceDeps(caller.services, { type: "portal", id: accountId }), accountId };
 }

@@ -6,9 +6,6 @@ import { planFor } from "../../plans/plans";
 import { redisKeys } from "../../store/layout";
 import { type DayCounts, type UsageSeries, usageSeries } from "../../usage/usage-service";
 
-export const USAGE_DAYS = 30;
-const DAY_MS = 86_400_000;
-
 export interface QuotaUse {
   /** YYYY-MM, UTC. */
   month: string;
@@ -20,13 +17,6 @@ export interface QuotaUse {
 
 export interface PortalUsage extends UsageSeries {
   quota: QuotaUse;
-}
-
-const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-
-/** The last 30 UTC days, today included. */
-export function lastDays(now: number, days = USAGE_DAYS): { from: string; to: string } {
-  return { from: isoDay(now - (days - 1) * DAY_MS), to: isoDay(now) };
 }
 
 /**

@@ -1,9 +1,8 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Database } from "../../db/client";
-import { createAccount } from "../../keys/account-service";
+import { createAccountUnlessTaken } from "../../keys/account-service";
 import type { KeyEnvironment } from "../../keys/key-format";
 import { newId } from "../../keys/key-format";
-import { ApiError } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import { findLogin, insertCredential, replaceHash } from "../auth/credentials-store";
 import { DECOY_HASH, hashPassword, needsRehash, verifyPassword } from "../auth/password-hash";
@@ -55,20 +54,16 @@ export async function signUp(
     }
     // The developer signing up is the audit actor: the account's id is chosen here so it can be named.
     const accountId = newId("acct");
-    try {
-      // The credentials in the account's own transaction: never an account nobody can log in to.
-      await createAccount(
-        { ...deps, actor: { type: "portal", id: accountId } },
-        { id: accountId, email: input.email, tier: "free" },
-        (tx) => insertCredential(tx, accountId, passwordHash),
-      );
-    } catch (error) {
+    // The credentials in the account's own transaction: never an account nobody can log in to.
+    const created = await createAccountUnlessTaken(
+      { ...deps, actor: { type: "portal", id: accountId } },
+      { id: accountId, email: input.email, tier: "free" },
+      (tx) => insertCredential(tx, accountId, passwordHash),
+    );
+    if (!created) {
       // A concurrent sign-up with the same email won the race: the same neutral answer.
-      if (error instanceof ApiError && error.code === "conflict") {
-        await notify?.({ outcome: "taken" });
-        return;
-      }
-      throw error;
+      await notify?.({ outcome: "taken" });
+      return;
     }
     deps.log.info("portal sign-up", { accountId });
     await notify?.({ outcome: "created", accountId });

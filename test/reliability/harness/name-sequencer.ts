@@ -4,7 +4,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 const LAST = /-secrets\.test\.ts$/;
 
 /**
- * Runs the files in name order (01-... to 11-...), the secrets file last whatever its number, since it scans
+ * Runs the files in name order (01-... to 14-...), the secrets file last whatever its number, since it scans
  * what every other file left behind; the fault files restart Redis under the files after them.
  */
 export class NameSequencer extends BaseSequencer {

@@ -14,7 +14,7 @@ beforeAll(async () => {
   [target] = (await accountWithKeys("free")) as [TestKey];
   await sessionsDrained();
 });
-// Admin reads hold Postgres sessions for a while (see 07-postgres-sessions): let them go before the next file.
+// Admin reads hold Postgres sessions for a while (see 10-postgres-sessions): let them go before the next file.
 afterAll(() => sessionsDrained());
 
 /** Admin routes that take a JSON body, with a real account or key in the path. */

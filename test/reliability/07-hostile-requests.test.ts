@@ -134,7 +134,7 @@ describe("hostile input: headers, methods, keys, bodies", () => {
     const mark = violationMark();
     const origin = await auditMark();
     // A handful of made-up well-formed keys, not hundreds: each new one costs a Postgres lookup (and the
-    // session it holds, see 07-postgres-sessions), and the machine's PostgreSQL is shared.
+    // session it holds, see 10-postgres-sessions), and the machine's PostgreSQL is shared.
     const madeUp = [1, 2, 3, 4, 5].map((n) => generateApiKey(n % 2 ? "test" : "live"));
     const key = fc.oneof(
       printable,
