@@ -1,6 +1,14 @@
 import { type BenchResult, phaseId } from "./run.ts";
 import type { Row } from "./stats.ts";
-import { BUDGETS, hotRows, perKeyRate, slowRows, withinBlockedBudget, withinHotBudget } from "./targets.ts";
+import {
+  BUDGETS,
+  hotRows,
+  perKeyRate,
+  slowRoundTripFloor,
+  slowRows,
+  withinBlockedBudget,
+  withinHotBudget,
+} from "./targets.ts";
 
 /**
  * What a smoke run must show for the hot path's Redis budgets (issue 13) and the benchmark's counters to
@@ -74,12 +82,8 @@ export function smokeProblems(result: BenchResult): string[] {
   );
   for (const row of slow) {
     allAdmitted(row);
-    // A key makes a lease call at least once per lease life it is used in: one per request at <= 1 req/s,
-    // about one per second above (the unpaced tier sets run faster on a fast machine: 6-7 req/s per key
-    // were seen). Half of that is the floor: a row under it was not counted at all.
-    const leasesPerRequest = Math.min(1, 1 / Math.max(perKeyRate(result, row), 1e-9));
     check(
-      row.totals.redisRoundTrips >= 0.5 * leasesPerRequest * row.responses,
+      row.perRequest.redisRoundTrips >= slowRoundTripFloor(result, row),
       `${row.id}: ${cost(row)}: fewer than half a lease call per key and second (is the bridge counting?)`,
     );
     check(

@@ -81,6 +81,16 @@ export function perKeyRate(result: BenchResult, r: Row): number {
 }
 
 /**
+ * The fewest Redis round trips per request a row of keys that are not hot can show and still have been
+ * counted: a key makes a lease call at least once per lease life it is used in, so one per request at
+ * <= 1 req/s and about one a second above (the unpaced tier sets reach 6-7 req/s per key on a fast
+ * machine); half of that.
+ */
+export function slowRoundTripFloor(result: BenchResult, r: Row): number {
+  return 0.5 * Math.min(1, 1 / Math.max(perKeyRate(result, r), 1e-9));
+}
+
+/**
  * Allowed rows whose keys are hot (>= 50 req/s each from the one isolate): the hot path at every
  * concurrency, the LOG_LEVEL=warn gateway, and the key-count phases whose pace makes one key that busy.
  * By what the phase was asked to send, not by the rate it reached, so a slow machine cannot move a row

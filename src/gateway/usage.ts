@@ -1,5 +1,6 @@
 import type { UsageOutcome } from "../db/schema/usage-daily";
 import { toHex } from "../lib/hex";
+import { DAY_MS, utcDay } from "../lib/time";
 import { redisKeys } from "../store/layout";
 import type { SealedBatch } from "../usage/usage-batch";
 import { formatCounterField } from "../usage/usage-counters";
@@ -17,13 +18,6 @@ import { formatCounterField } from "../usage/usage-counters";
  */
 const USAGE_RETENTION_SECONDS = 40 * 24 * 60 * 60;
 const SEPARATOR = "\n";
-
-const DAY_MS = 86_400_000;
-
-/** The UTC date of `now` (Unix ms) as YYYY-MM-DD, the day part of usage counters. */
-export function utcDay(now: number): string {
-  return new Date(now).toISOString().slice(0, 10);
-}
 
 export class UsageLedger {
   private readonly counts = new Map<string, number>();

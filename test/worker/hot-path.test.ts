@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { LEASE_MS } from "../../src/gateway/lease-life";
 import { monthWindow } from "../../src/gateway/month";
-import { utcDay } from "../../src/gateway/usage";
+import { utcDay } from "../../src/lib/time";
 import { plans } from "../../src/plans/plans";
 import { redisKeys } from "../../src/store/layout";
 import { formatCounterField } from "../../src/usage/usage-counters";

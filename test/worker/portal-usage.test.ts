@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { monthWindow } from "../../src/gateway/month";
-import { utcDay } from "../../src/gateway/usage";
+import { utcDay } from "../../src/lib/time";
 import { gatewayWith, portalApi, portalDeveloper, redis, settleBackground, withKey } from "./support";
 
 interface DayCounts {
