@@ -148,17 +148,8 @@ describe("an owner's own API behind `npm run dev`", () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("email");
     await phoneShot("03-signup-errors");
     const email = `owner-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-    await signUpVerified(
-      page,
-      dev,
-      { email, password: PASSWORD },
-      {
-        fromSignUpPage: false,
-        at: async (step) => {
-          if (step === "signed-up") await phoneShot("04-login");
-        },
-      },
-    );
+    const on = { "signed-up": () => phoneShot("04-login") };
+    await signUpVerified(page, dev, { email, password: PASSWORD }, { fromSignUpPage: false, on });
     await phoneShot("05-keys-empty");
 
     await page.getByLabel(/^Name/).fill("phone with a rather long key name to wrap");

@@ -36,23 +36,12 @@ async function signUpAndLogIn(email: string, screenshots: boolean) {
   await page.goto(`${dev.url}/portal`);
   if (screenshots) await shot("01-home");
   await page.getByRole("link", { name: "Sign up free" }).click();
-  await signUpVerified(
-    page,
-    dev,
-    { email, password: PASSWORD },
-    {
-      fromSignUpPage: false,
-      at: async (step) => {
-        if (step === "signed-up") {
-          expect(await page.getByRole("status").textContent()).toContain(
-            "log in with the password you chose",
-          );
-        }
-        if (screenshots && step === "signup-filled") await shot("02-signup");
-        if (screenshots && step === "login-filled") await shot("03-login");
-      },
-    },
-  );
+  const on = {
+    "signed-up": async () =>
+      expect(await page.getByRole("status").textContent()).toContain("log in with the password you chose"),
+    ...(screenshots && { "signup-filled": () => shot("02-signup"), "login-filled": () => shot("03-login") }),
+  };
+  await signUpVerified(page, dev, { email, password: PASSWORD }, { fromSignUpPage: false, on });
 }
 
 const callApi = (key: string) => fetch(`${dev.url}/v1/hello`, { headers: { "X-API-Key": key } });

@@ -7,16 +7,18 @@ export type SignUpStep = "signup-filled" | "signed-up" | "login-filled";
 
 /**
  * Signs a new developer up on the page the browser is on (or /portal/signup when `fromSignUpPage`), logs in,
- * confirms the address from the local mail outbox as a developer would, and ends on /portal/keys. `at` is
- * called at each step, for screenshots and assertions of that moment.
+ * confirms the address from the local mail outbox as a developer would, and ends on /portal/keys. `on` holds
+ * what to do at a step (screenshots, assertions of that moment).
  */
 export async function signUpVerified(
   page: Page,
   dev: DevServer,
   account: { email: string; password: string },
-  options: { fromSignUpPage?: boolean; at?: (step: SignUpStep) => Promise<void> } = {},
+  options: { fromSignUpPage?: boolean; on?: Partial<Record<SignUpStep, () => Promise<unknown>>> } = {},
 ): Promise<void> {
-  const at = options.at ?? (async () => {});
+  const at = async (step: SignUpStep) => {
+    await options.on?.[step]?.();
+  };
   if (options.fromSignUpPage ?? true) await page.goto(`${dev.url}/portal/signup`);
   await page.getByLabel("Email").fill(account.email);
   await page.getByLabel("Password").fill(account.password);

@@ -13,6 +13,7 @@ import {
   portalCsrf,
   portalDeveloper,
   portalLogin,
+  portalResetPassword,
   portalSignUp,
   problemOf,
   tokenFromLink,
@@ -197,16 +198,6 @@ describe("no third party can keep a developer from resetting the password (issue
     });
   }
 
-  async function resetWith(token: string, password: string) {
-    const client = portalClient();
-    const csrf = await portalCsrf(client);
-    return client.fetch("/portal/api/password/reset", {
-      method: "POST",
-      headers: { "X-CSRF-Token": csrf },
-      json: { token, password },
-    });
-  }
-
   it("requests from rotating addresses are paced, never refused: the owner still gets a working link", async () => {
     expect(RESET_MAIL_SPACING_MS).toBeLessThan(TOKEN_LIFETIMES_MS.reset_password);
     const { email } = await portalDeveloper();
@@ -220,7 +211,7 @@ describe("no third party can keep a developer from resetting the password (issue
     expect(await mailsTo(email)).toHaveLength(before + 3);
     // The newest link works: the owner is not locked out.
     const link = await linkInMail(email, "/portal/reset", before + 3);
-    expect((await resetWith(tokenFromLink(link), "the owner's new passphrase")).status).toBe(204);
+    expect((await portalResetPassword(tokenFromLink(link), "the owner's new passphrase")).status).toBe(204);
     expect((await portalLogin(portalClient(), email, "the owner's new passphrase")).status).toBe(200);
     // With that link used, none is left: the next request mails at once, pacing or not.
     expect((await forgotAndSettle(email)).status).toBe(202);

@@ -9,6 +9,7 @@ import {
   portalCsrf,
   portalDeveloper,
   portalLogin,
+  portalResetPassword,
   problemOf,
   tokenFromLink,
   uniqueEmail,
@@ -31,15 +32,7 @@ async function forgot(email: string, client = portalClient()) {
   return { response, ms: performance.now() - started, body: await response.text() };
 }
 
-async function reset(token: string, password = NEW_PASSWORD) {
-  const client = portalClient();
-  const csrf = await portalCsrf(client);
-  return client.fetch("/portal/api/password/reset", {
-    method: "POST",
-    headers: { "X-CSRF-Token": csrf },
-    json: { token, password },
-  });
-}
+const reset = (token: string, password = NEW_PASSWORD) => portalResetPassword(token, password);
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -341,6 +341,17 @@ export async function portalSignUp(client: PortalClient, email: string, password
   });
 }
 
+/** Sets a new password with a reset link's token, from a fresh client (the link is opened anywhere). */
+export async function portalResetPassword(token: string, password: string): Promise<Response> {
+  const client = portalClient();
+  const csrf = await portalCsrf(client);
+  return client.fetch("/portal/api/password/reset", {
+    method: "POST",
+    headers: { "X-CSRF-Token": csrf },
+    json: { token, password },
+  });
+}
+
 export async function portalLogin(client: PortalClient, email: string, password = PORTAL_PASSWORD) {
   const csrf = client.cookie("__Host-gw_session") ? client.csrf : await portalCsrf(client);
   const response = await client.fetch("/portal/api/login", {
