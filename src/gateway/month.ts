@@ -1,3 +1,5 @@
+import { DAY_MS } from "../lib/time";
+
 export interface MonthWindow {
   /** YYYY-MM (UTC). */
   id: string;
@@ -17,7 +19,7 @@ export function monthWindow(now: number): MonthWindow {
     id: new Date(startMs).toISOString().slice(0, 7),
     startMs,
     endMs,
-    expireAtMs: endMs + 7 * 86_400_000,
+    expireAtMs: endMs + 7 * DAY_MS,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { UsageOutcome } from "../db/schema/usage-daily";
 import { toHex } from "../lib/hex";
-import { DAY_MS, utcDay } from "../lib/time";
+import { DAY_MS, SECONDS_PER_DAY, utcDay } from "../lib/time";
 import { redisKeys } from "../store/layout";
 import type { SealedBatch } from "../usage/usage-batch";
 import { formatCounterField } from "../usage/usage-counters";
@@ -16,7 +16,7 @@ import { formatCounterField } from "../usage/usage-counters";
  * late or lost is sent again, or handed to the durable spool, as the very same batch, never merged into
  * newer counts: nothing is counted twice, and nothing is dropped while the isolate lives.
  */
-const USAGE_RETENTION_SECONDS = 40 * 24 * 60 * 60;
+const USAGE_RETENTION_SECONDS = 40 * SECONDS_PER_DAY;
 const SEPARATOR = "\n";
 
 export class UsageLedger {
