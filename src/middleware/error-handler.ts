@@ -2,6 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ConfigError } from "../config";
 import type { AppEnv } from "../lib/context";
+import { isDependencyOutage } from "../lib/dependency-outage";
 import { ApiError, type ProblemCode, problemResponse } from "../lib/errors";
 import { createLogger } from "../lib/log";
 
@@ -79,18 +80,3 @@ export const renderNotFound: NotFoundHandler<AppEnv> = (c) =>
     c,
     new ApiError("not_found", { detail: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }),
   );
-
-const OUTAGE =
-  /network connection lost|connection terminated|econnrefused|etimedout|timeout exceeded when trying to connect|websocket|socket hang up|too many clients/i;
-
-/**
- * A Postgres or Redis that cannot be reached (rather than a bug): worth a 503 with Retry-After, so clients
- * and Stripe retry. Drivers wrap the cause (drizzle's "Failed query"), so the whole cause chain is read.
- */
-function isDependencyOutage(error: unknown): boolean {
-  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
-    if (current.name === "TimeoutError" || OUTAGE.test(current.message)) return true;
-    current = current.cause;
-  }
-  return false;
-}

@@ -109,8 +109,8 @@ async function startEverything(
   const secrets = {
     ADMIN_TOKEN: `adm_${randomBytes(24).toString("base64url")}`,
     ORIGIN_SHARED_SECRET: `oss_${randomBytes(24).toString("base64url")}`,
-    STRIPE_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64url")}`,
-    STRIPE_SECRET_KEY: `sk_test_${randomBytes(24).toString("base64url")}`,
+    STRIPE_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("hex")}`,
+    STRIPE_SECRET_KEY: `sk_test_${randomBytes(24).toString("hex")}`,
     UPSTASH_REDIS_REST_TOKEN: stack.workerVars.UPSTASH_REDIS_REST_TOKEN ?? "",
     RESEND_API_KEY: `re_${randomBytes(24).toString("hex")}`,
   };

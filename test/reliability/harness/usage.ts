@@ -24,7 +24,14 @@ export function redisReader(): Redis {
  * last 30 days) and the monthly quota counter of the current UTC month in Redis.
  */
 export async function countedFor(redis: Redis, accountId: string, base = env.gateways.a): Promise<Counted> {
-  const answer = await call(base, `/admin/v1/accounts/${accountId}/usage`, { asAdmin: true, area: "usage" });
+  const path = `/admin/v1/accounts/${accountId}/usage`;
+  let answer = await call(base, path, { asAdmin: true, area: "usage" });
+  // Right after Redis comes back the gateway may still answer 503 for a moment (the bridge reconnects within
+  // a second): an operator would retry after Retry-After, and so does this, for a while.
+  for (const deadline = Date.now() + 30_000; answer.status === 503 && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    answer = await call(base, path, { asAdmin: true, area: "usage" });
+  }
   if (answer.status !== 200) throw new Error(`usage of ${accountId}: ${answer.status} ${answer.text}`);
   const series = JSON.parse(answer.text) as { total: Array<{ ok: number }> };
   const usageOk = series.total.reduce((sum, day) => sum + day.ok, 0);
