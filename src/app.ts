@@ -1,7 +1,7 @@
 import { secureHeaders } from "hono/secure-headers";
 import { adminDocument, createAdminRouter } from "./admin/admin.index";
-import { createBillingAdminRouter } from "./billing/billing-admin.index";
-import { createStripeWebhookRouter } from "./billing/stripe-webhook.index";
+import { createBillingAdminRouter } from "./billing/checkout/billing-admin.index";
+import { createStripeWebhookRouter } from "./billing/webhooks/stripe-webhook.index";
 import { createDocsRouter } from "./docs/docs.index";
 import type { OpenApiDocument } from "./docs/origin-document";
 import { handleApiRequest } from "./gateway/gateway";

@@ -1,5 +1,5 @@
-import { reportMeteredUsage } from "../billing/metering";
-import { expirePastDueAccounts } from "../billing/past-due";
+import { reportMeteredUsage } from "../billing/metering/metering";
+import { expirePastDueAccounts } from "../billing/webhooks/past-due";
 import { type Bindings, configFor } from "../config";
 import { lazyDatabase } from "../db/lazy";
 import { replayEdgeOutbox } from "../keys/edge-outbox";

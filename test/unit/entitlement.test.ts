@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deriveEntitlement, type SubscriptionView } from "../../src/billing/entitlement";
+import { deriveEntitlement, type SubscriptionView } from "../../src/billing/webhooks/entitlement";
 import { plans } from "../../src/plans/plans";
 
 // The shipped plans' test-mode prices (as test/worker/billing-support.ts names them).

@@ -1,11 +1,11 @@
-import { publishCommittedTier } from "../../billing/account-publish";
-import { createBillingPortalSession, createCheckoutSession } from "../../billing/checkout";
+import { createBillingPortalSession, createCheckoutSession } from "../../billing/checkout/checkout";
 import {
   cancelScheduledChange,
   changePlan,
   type PlanChangePreview,
   previewPlanChange,
-} from "../../billing/plan-change";
+} from "../../billing/checkout/plan-change";
+import { publishCommittedTier } from "../../billing/stripe/account-publish";
 import type { Account } from "../../db/schema/accounts";
 import { DAY_MS } from "../../lib/time";
 import { isTierId, planFor, purchasableTiers, type TierId } from "../../plans/plans";

@@ -1,10 +1,10 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { openDatabase } from "../db/client";
-import type { AppEnv } from "../lib/context";
-import { ApiError } from "../lib/errors";
-import { redisFor } from "../store/redis";
-import { stripeClient } from "./stripe-client";
-import { isBillingEventType } from "./stripe-facts";
+import { openDatabase } from "../../db/client";
+import type { AppEnv } from "../../lib/context";
+import { ApiError } from "../../lib/errors";
+import { redisFor } from "../../store/redis";
+import { stripeClient } from "../stripe/stripe-client";
+import { isBillingEventType } from "../stripe/stripe-facts";
 import type { stripeWebhookRoute } from "./stripe-webhook.routes";
 import { handleBillingEvent } from "./webhook-service";
 import { verifyStripeEvent } from "./webhook-verify";

@@ -1,12 +1,12 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import Stripe from "stripe";
-import type { Database } from "../db/client";
-import { ApiError } from "../lib/errors";
-import type { Logger } from "../lib/log";
-import type { PriceEnvironment } from "../plans/plans";
-import { publishCommittedTier } from "./account-publish";
+import type { Database } from "../../db/client";
+import { ApiError } from "../../lib/errors";
+import type { Logger } from "../../lib/log";
+import type { PriceEnvironment } from "../../plans/plans";
+import { publishCommittedTier } from "../stripe/account-publish";
+import { type BillingEventType, subjectOf, UnreadableEvent } from "../stripe/stripe-facts";
 import { type SyncOutcome, syncCustomer } from "./customer-sync";
-import { type BillingEventType, subjectOf, UnreadableEvent } from "./stripe-facts";
 import type { VerifiedEvent } from "./webhook-verify";
 
 export interface WebhookDeps {

@@ -1,11 +1,11 @@
 import { and, asc, eq, gte, inArray, isNotNull, lte, or, sql } from "drizzle-orm";
 import Stripe from "stripe";
-import type { Database } from "../db/client";
-import { accounts } from "../db/schema/accounts";
-import { meterReports } from "../db/schema/meter-reports";
-import { usageDaily } from "../db/schema/usage-daily";
-import type { Logger } from "../lib/log";
-import { plans, tierIds } from "../plans/plans";
+import type { Database } from "../../db/client";
+import { accounts } from "../../db/schema/accounts";
+import { meterReports } from "../../db/schema/meter-reports";
+import { usageDaily } from "../../db/schema/usage-daily";
+import type { Logger } from "../../lib/log";
+import { plans, tierIds } from "../../plans/plans";
 
 export interface MeteringDeps {
   db: Database;

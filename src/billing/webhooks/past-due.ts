@@ -1,11 +1,11 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { and, asc, isNotNull, lte, ne } from "drizzle-orm";
 import type Stripe from "stripe";
-import type { Database } from "../db/client";
-import { accounts } from "../db/schema/accounts";
-import type { Logger } from "../lib/log";
-import type { PriceEnvironment } from "../plans/plans";
-import { publishCommittedTier } from "./account-publish";
+import type { Database } from "../../db/client";
+import { accounts } from "../../db/schema/accounts";
+import type { Logger } from "../../lib/log";
+import type { PriceEnvironment } from "../../plans/plans";
+import { publishCommittedTier } from "../stripe/account-publish";
 import { syncCustomer } from "./customer-sync";
 
 export interface PastDueDeps {

@@ -1,11 +1,12 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { openDatabase } from "../db/client";
-import { getAccount } from "../keys/account-service";
-import type { AppEnv } from "../lib/context";
-import { publicBaseUrl } from "../lib/public-origin";
-import { redisFor } from "../store/redis";
-import { publishCommittedTier } from "./account-publish";
+import { openDatabase } from "../../db/client";
+import { getAccount } from "../../keys/account-service";
+import type { AppEnv } from "../../lib/context";
+import { publicBaseUrl } from "../../lib/public-origin";
+import { redisFor } from "../../store/redis";
+import { publishCommittedTier } from "../stripe/account-publish";
+import { stripeClient } from "../stripe/stripe-client";
 import type {
   cancelScheduledChangeRoute,
   changePlanRoute,
@@ -14,7 +15,6 @@ import type {
 } from "./billing-admin.routes";
 import { type CheckoutDeps, createBillingPortalSession, createCheckoutSession } from "./checkout";
 import { cancelScheduledChange, changePlan, previewPlanChange } from "./plan-change";
-import { stripeClient } from "./stripe-client";
 
 /**
  * Runs a billing service with Stripe (503 when STRIPE_SECRET_KEY is missing, before Postgres is touched) and

@@ -1,11 +1,11 @@
 import { and, eq, ne } from "drizzle-orm";
 import type Stripe from "stripe";
-import { recordAudit } from "../audit/audit";
-import type { Database } from "../db/client";
-import { type Account, accounts } from "../db/schema/accounts";
-import { stripeEvents } from "../db/schema/stripe-events";
-import type { Logger } from "../lib/log";
-import type { PriceEnvironment } from "../plans/plans";
+import { recordAudit } from "../../audit/audit";
+import type { Database } from "../../db/client";
+import { type Account, accounts } from "../../db/schema/accounts";
+import { stripeEvents } from "../../db/schema/stripe-events";
+import type { Logger } from "../../lib/log";
+import type { PriceEnvironment } from "../../plans/plans";
 import { deriveEntitlement, type Entitlement, isEnded, type SubscriptionView } from "./entitlement";
 import { repairMeteredItems } from "./metered-repair";
 import { readCustomerState } from "./stripe-customer-state";

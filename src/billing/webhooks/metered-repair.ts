@@ -1,6 +1,6 @@
 import Stripe from "stripe";
-import type { Logger } from "../lib/log";
-import { type PriceEnvironment, plans } from "../plans/plans";
+import type { Logger } from "../../lib/log";
+import { type PriceEnvironment, plans } from "../../plans/plans";
 import { type SubscriptionView, subscriptionTier } from "./entitlement";
 
 /**

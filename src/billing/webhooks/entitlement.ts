@@ -1,4 +1,4 @@
-import { basePriceTier, type PriceEnvironment, type TierId, tierRank } from "../plans/plans";
+import { basePriceTier, type PriceEnvironment, type TierId, tierRank } from "../../plans/plans";
 
 /**
  * What an account is entitled to, derived from ALL of its Stripe customer's subscriptions as Stripe has them

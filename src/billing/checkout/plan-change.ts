@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
-import { getAccount } from "../keys/account-service";
-import { ApiError } from "../lib/errors";
+import { getAccount } from "../../keys/account-service";
+import { ApiError } from "../../lib/errors";
 import {
   basePriceTier,
   checkoutPrices,
@@ -8,11 +8,11 @@ import {
   type PriceEnvironment,
   type TierId,
   tierRank,
-} from "../plans/plans";
+} from "../../plans/plans";
+import { callStripe } from "../stripe/stripe-errors";
+import { type SyncResult, syncCustomer } from "../webhooks/customer-sync";
+import { isEnded } from "../webhooks/entitlement";
 import type { CheckoutDeps } from "./checkout";
-import { type SyncResult, syncCustomer } from "./customer-sync";
-import { isEnded } from "./entitlement";
-import { callStripe } from "./stripe-errors";
 
 /**
  * Plan changes for subscribers, through the Subscriptions API (Stripe's billing portal cannot update a

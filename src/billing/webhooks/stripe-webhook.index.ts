@@ -1,5 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../lib/context";
+import type { AppEnv } from "../../lib/context";
 import { stripeWebhookHandler } from "./stripe-webhook.handlers";
 import { stripeWebhookRoute } from "./stripe-webhook.routes";
 

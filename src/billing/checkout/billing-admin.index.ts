@@ -1,6 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { adminAuth } from "../admin/admin-auth";
-import type { AppEnv } from "../lib/context";
+import { adminAuth } from "../../admin/admin-auth";
+import type { AppEnv } from "../../lib/context";
 import {
   cancelScheduledChangeHandler,
   changePlanHandler,
