@@ -9,7 +9,7 @@ import { createGatewayState } from "./gateway/state";
 import { createHealthRouter } from "./health/health.index";
 import { allowedMethods, methodNotAllowed } from "./lib/allowed-methods";
 import type { AppEnv } from "./lib/context";
-import { createRouter, routerOptions } from "./lib/create-router";
+import { createRouter } from "./lib/create-router";
 import { isUnderPrefix } from "./lib/paths";
 import { accessLog } from "./middleware/access-log";
 import { apiCors } from "./middleware/api-cors";
@@ -44,11 +44,10 @@ export function createApp() {
     }) as unknown as OpenApiDocument;
   app.route("/", publicRoutes);
   app.route("/", createDocsRouter(publicDocument));
-  // Billing's factories still take the router options; routerOptions is createRouter()'s own (lib/create-router).
-  app.route("/webhooks", createStripeWebhookRouter(routerOptions)); // Billing: POST /webhooks/stripe
+  app.route("/webhooks", createStripeWebhookRouter()); // Billing: POST /webhooks/stripe
 
   const admin = createAdminRouter();
-  admin.route("/", createBillingAdminRouter(routerOptions)); // Billing: checkout and billing-portal sessions
+  admin.route("/", createBillingAdminRouter()); // Billing: checkout and billing-portal sessions
   admin.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
     type: "http",
     scheme: "bearer",

@@ -35,9 +35,3 @@ export function validationHook(result: {
 export function createRouter<E extends Env = AppEnv>(): OpenAPIHono<E> {
   return new OpenAPIHono<E>({ defaultHook: validationHook });
 }
-
-/**
- * The constructor options createRouter() uses, for router factories that still take them as an argument
- * (src/billing's, until they call createRouter() themselves).
- */
-export const routerOptions = { defaultHook: validationHook };

@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /**
  * Which account and customer a verified Stripe event is about. The event's object is NOT taken as the
- * account's state: the sync re-reads the customer from Stripe (customer-sync.ts). So only ids are parsed
+ * account's state: the sync re-reads the customer from Stripe (webhooks/customer-sync.ts). So only ids are parsed
  * here, leniently (an id or an expanded object), because a payload's shape follows the API version of the
  * endpoint in Stripe's dashboard, not the SDK's.
  *

@@ -17,7 +17,7 @@ import { type SubscriptionView, subscriptionTier } from "./entitlement";
  * item present and asks nothing).
  *
  * Usage is not lost meanwhile: the metering job reports every request made under a metered tier to the meter
- * for the customer (src/billing/metering.ts), whatever the subscription's items; Stripe keeps those meter
+ * for the customer (src/billing/metering/metering.ts), whatever the subscription's items; Stripe keeps those meter
  * events on the customer, and once the metered item exists its invoice bills the meter's events of the
  * item's billing period, which for an item added mid-period is the subscription's current period.
  */
