@@ -86,5 +86,3 @@ export function createApp() {
   app.onError(renderError);
   return app;
 }
-
-export type App = ReturnType<typeof createApp>;

@@ -47,7 +47,7 @@ export interface Services {
   waitUntil(work: Promise<unknown>): void;
 }
 
-export interface ServiceSources {
+interface ServiceSources {
   config: Config;
   log: Logger;
   /** The request's lazily opened pool (db/lazy.ts); whoever made it closes it. */

@@ -14,7 +14,7 @@ import type { KeyServiceDeps } from "./service-deps";
  * key LESS usable deletes its Redis record before the commit, and every change leaves an outbox row, so a
  * committed change reaches the edge whatever fails in between (see edge-outbox.ts).
  */
-export interface IssuedKey {
+interface IssuedKey {
   /** The plaintext key: returned once, never stored. */
   key: string;
   record: ApiKey;
@@ -44,7 +44,7 @@ async function newKeyRow(
 }
 
 /** The account has its cap of active keys: nothing was issued. */
-export type KeyCapReached = { outcome: "cap_reached"; maxActiveKeys: number };
+type KeyCapReached = { outcome: "cap_reached"; maxActiveKeys: number };
 
 type KeyInput = { name?: string; expiresAt?: Date | null; metadata?: Record<string, unknown> };
 
@@ -150,7 +150,7 @@ export async function revokeKey(deps: KeyServiceDeps, keyId: string, accountId?:
   return record;
 }
 
-export interface RotatedKey extends IssuedKey {
+interface RotatedKey extends IssuedKey {
   /** The old key, now expiring at the end of the overlap. */
   previous: ApiKey;
 }

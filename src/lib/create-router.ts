@@ -8,7 +8,7 @@ import { ApiError } from "./errors";
  * `validation_failed` problem listing each invalid field as `{ path: "a.b", message }`.
  * @throws ApiError `validation_failed` whenever `result.success` is false.
  */
-export function validationHook(result: {
+function validationHook(result: {
   success: boolean;
   error?: { issues: Array<{ path: PropertyKey[]; message: string }> };
 }): void {

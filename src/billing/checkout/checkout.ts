@@ -23,7 +23,7 @@ export interface CheckoutDeps {
   log?: Logger;
 }
 
-export const billingPage = (portalBase: string) => `${portalBase.replace(/\/+$/, "")}/portal/billing`;
+const billingPage = (portalBase: string) => `${portalBase.replace(/\/+$/, "")}/portal/billing`;
 
 /**
  * A Checkout session for `tier`.

@@ -34,7 +34,7 @@ import type { CheckoutDeps } from "./checkout";
  * the newest choice wins. The preview and the change use the same `proration_date`, so the amount shown is
  * the amount charged.
  */
-export type DowngradeTiming = "period_end" | "immediately";
+type DowngradeTiming = "period_end" | "immediately";
 
 export type PlanChangeDeps = CheckoutDeps & { downgradeTiming: DowngradeTiming };
 
@@ -236,7 +236,7 @@ export async function previewPlanChange(
   };
 }
 
-export interface PlanChangeResult {
+interface PlanChangeResult {
   from: TierId;
   to: TierId;
   effective: "now" | "period_end";

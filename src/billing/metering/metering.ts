@@ -7,7 +7,7 @@ import { usageDaily } from "../../db/schema/usage-daily";
 import type { Logger } from "../../lib/log";
 import { plans, tierIds } from "../../plans/plans";
 
-export interface MeteringDeps {
+interface MeteringDeps {
   db: Database;
   stripe: Stripe;
   /** STRIPE_METER_EVENT_NAME: the `event_name` of the Stripe meter that bills metered tiers. */
@@ -15,7 +15,7 @@ export interface MeteringDeps {
   log?: Logger;
 }
 
-export interface MeteringResult {
+interface MeteringResult {
   /** Meter events Stripe accepted in this run. */
   events: number;
   /** Requests they reported. */

@@ -41,7 +41,7 @@ export function isBillingEventType(type: string): type is BillingEventType {
   return (billingEventTypes as readonly string[]).includes(type);
 }
 
-export interface EventSubject {
+interface EventSubject {
   customerId: string | null;
   /** The account the event names itself (Checkout's client_reference_id, our metadata.account_id). */
   accountId: string | null;

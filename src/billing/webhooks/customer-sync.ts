@@ -12,7 +12,7 @@ import { readCustomerState } from "./stripe-customer-state";
 
 type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
-export interface SyncDeps {
+interface SyncDeps {
   db: Database;
   stripe: Stripe;
   environment: PriceEnvironment;
@@ -23,7 +23,7 @@ export interface SyncDeps {
 }
 
 /** Why a sync runs: a Stripe event (claimed once), or the gateway itself (plan change, cron). */
-export interface SyncTrigger {
+interface SyncTrigger {
   event?: { id: string; type: string; created: number };
   /** The Stripe customer the event is about. */
   customerId?: string | null;

@@ -21,7 +21,7 @@ import { type SubscriptionView, subscriptionTier } from "./entitlement";
  * events on the customer, and once the metered item exists its invoice bills the meter's events of the
  * item's billing period, which for an item added mid-period is the subscription's current period.
  */
-export interface MeteredRepair {
+interface MeteredRepair {
   subscriptionId: string;
   price: string;
 }
@@ -29,10 +29,7 @@ export interface MeteredRepair {
 const RUNNING = new Set(["active", "trialing", "past_due"]);
 
 /** The metered price `view` should carry and does not; undefined when nothing is missing. */
-export function missingMeteredPrice(
-  view: SubscriptionView,
-  environment: PriceEnvironment,
-): string | undefined {
+function missingMeteredPrice(view: SubscriptionView, environment: PriceEnvironment): string | undefined {
   if (!RUNNING.has(view.status)) return undefined;
   const tier = subscriptionTier(view.prices, environment);
   if (!tier || !plans[tier].metered) return undefined;
@@ -41,7 +38,7 @@ export function missingMeteredPrice(
   return metered[0];
 }
 
-export const repairIdempotencyKey = (subscriptionId: string, price: string) =>
+const repairIdempotencyKey = (subscriptionId: string, price: string) =>
   `metered-price:${subscriptionId}:${price}`;
 
 /**

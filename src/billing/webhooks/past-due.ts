@@ -8,7 +8,7 @@ import type { PriceEnvironment } from "../../plans/plans";
 import { publishCommittedTier } from "../stripe/account-publish";
 import { syncCustomer } from "./customer-sync";
 
-export interface PastDueDeps {
+interface PastDueDeps {
   db: Database;
   redis: Redis;
   stripe: Stripe;
@@ -21,7 +21,7 @@ export interface PastDueDeps {
 const DAY_MS = 86_400_000;
 /** Accounts per run; the next run (the cron repeats) takes the rest. */
 const BATCH = 100;
-export const PAST_DUE_JOB_ACTOR = { type: "system", id: "past-due-grace" } as const;
+const PAST_DUE_JOB_ACTOR = { type: "system", id: "past-due-grace" } as const;
 
 /**
  * For the scheduled job: the grace period of a past-due subscription ends without any Stripe event, so

@@ -9,7 +9,7 @@ import { type BillingEventType, subjectOf, UnreadableEvent } from "../stripe/str
 import { type SyncOutcome, syncCustomer } from "./customer-sync";
 import type { VerifiedEvent } from "./webhook-verify";
 
-export interface WebhookDeps {
+interface WebhookDeps {
   db: Database;
   redis: Redis;
   stripe: Stripe;
@@ -19,7 +19,7 @@ export interface WebhookDeps {
   log: Logger;
 }
 
-export type WebhookAnswer = { status: "processed"; outcome: SyncOutcome } | { status: "duplicate" };
+type WebhookAnswer = { status: "processed"; outcome: SyncOutcome } | { status: "duplicate" };
 
 /**
  * One verified billing event: find its customer, re-read that customer from Stripe and apply the result once

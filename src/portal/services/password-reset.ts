@@ -15,7 +15,7 @@ const MINUTES = TOKEN_LIFETIMES_MS.reset_password / 60_000;
 /** The one answer to a reset request, whether or not the address has an account, paced or not. */
 export const RESET_REQUESTED = `If an account uses this email address, we sent it a link to choose a new password (or did in the last ${RESET_MAIL_SPACING_MS / 60_000} minutes: use the newest). It works for ${MINUTES} minutes.`;
 
-export type ResetMailOutcome = "sent" | "no_account" | "paced";
+type ResetMailOutcome = "sent" | "no_account" | "paced";
 
 /**
  * Mails a reset link when `email` has an account and its reset mails are not being paced (mayMailReset: a
