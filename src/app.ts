@@ -1,7 +1,7 @@
 import { secureHeaders } from "hono/secure-headers";
 import { adminDocument, createAdminRouter } from "./admin/admin.index";
-import { createBillingAdminRouter } from "./billing/billing-admin.index";
-import { createStripeWebhookRouter } from "./billing/stripe-webhook.index";
+import { createBillingAdminRouter } from "./billing/checkout/billing-admin.index";
+import { createStripeWebhookRouter } from "./billing/webhooks/stripe-webhook.index";
 import { createDocsRouter } from "./docs/docs.index";
 import type { OpenApiDocument } from "./docs/origin-document";
 import { handleApiRequest } from "./gateway/gateway";
@@ -9,7 +9,7 @@ import { createGatewayState } from "./gateway/state";
 import { createHealthRouter } from "./health/health.index";
 import { allowedMethods, methodNotAllowed } from "./lib/allowed-methods";
 import type { AppEnv } from "./lib/context";
-import { createRouter, routerOptions } from "./lib/create-router";
+import { createRouter } from "./lib/create-router";
 import { isUnderPrefix } from "./lib/paths";
 import { accessLog } from "./middleware/access-log";
 import { apiCors } from "./middleware/api-cors";
@@ -44,11 +44,10 @@ export function createApp() {
     }) as unknown as OpenApiDocument;
   app.route("/", publicRoutes);
   app.route("/", createDocsRouter(publicDocument));
-  // Billing's factories still take the router options; routerOptions is createRouter()'s own (lib/create-router).
-  app.route("/webhooks", createStripeWebhookRouter(routerOptions)); // Billing: POST /webhooks/stripe
+  app.route("/webhooks", createStripeWebhookRouter()); // Billing: POST /webhooks/stripe
 
   const admin = createAdminRouter();
-  admin.route("/", createBillingAdminRouter(routerOptions)); // Billing: checkout and billing-portal sessions
+  admin.route("/", createBillingAdminRouter()); // Billing: checkout and billing-portal sessions
   admin.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
     type: "http",
     scheme: "bearer",
@@ -87,5 +86,3 @@ export function createApp() {
   app.onError(renderError);
   return app;
 }
-
-export type App = ReturnType<typeof createApp>;

@@ -1,6 +1,6 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type Stripe from "stripe";
-import { stripeClient } from "./billing/stripe-client";
+import { stripeClient } from "./billing/stripe/stripe-client";
 import type { Config } from "./config";
 import type { Database } from "./db/client";
 import type { LazyDatabase } from "./db/lazy";
@@ -47,7 +47,7 @@ export interface Services {
   waitUntil(work: Promise<unknown>): void;
 }
 
-export interface ServiceSources {
+interface ServiceSources {
   config: Config;
   log: Logger;
   /** The request's lazily opened pool (db/lazy.ts); whoever made it closes it. */

@@ -190,8 +190,8 @@ export async function readMeterReports(
 
 /**
  * Meter events Stripe accepted, per account, from the local stand-in's record of calls (Stripe's API has no
- * way to list single meter events). The identifier `${accountId}:${day}:${from}-${to}` metering.ts sends
- * names the account and day. Undefined when `stripeApiBase` is not a stand-in (no /__standin/calls).
+ * way to list single meter events). The identifier `${accountId}:${day}:${from}-${to}` that
+ * src/billing/metering/metering.ts sends names the account and day. Undefined when `stripeApiBase` is not a stand-in (no /__standin/calls).
  */
 export async function readStandinMeterEvents(
   stripeApiBase: string,

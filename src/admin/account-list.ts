@@ -3,7 +3,7 @@ import type { Database } from "../db/client";
 import { type Account, accounts } from "../db/schema/accounts";
 import { ApiError } from "../lib/errors";
 
-export interface AccountListQuery {
+interface AccountListQuery {
   /** Page size, 1..200. */
   limit: number;
   /** `nextCursor` of the previous page. */
@@ -15,7 +15,7 @@ export interface AccountListQuery {
   status?: string;
 }
 
-export interface AccountPage {
+interface AccountPage {
   accounts: Account[];
   /** Pass as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;

@@ -163,7 +163,7 @@ export const EventsQuerySchema = z.object({
   before: z.coerce.number().int().positive().optional().openapi({ description: "Page cursor: nextBefore" }),
 });
 
-export const AuditEventSchema = z
+const AuditEventSchema = z
   .object({
     id: z.number().int(),
     action: z.enum(auditActions),

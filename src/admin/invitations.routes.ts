@@ -3,7 +3,7 @@ import { problemResponses } from "../lib/openapi";
 import { AccountSchema, TierSchema } from "./admin.schemas";
 
 /** Portal accounts: the admin API invites an address to the developer portal (src/portal/services/invitations.ts). */
-export const InviteSchema = z
+const InviteSchema = z
   .object({
     email: z.email().max(254).openapi({ example: "dev@example.com" }),
     tier: TierSchema.optional().openapi({
@@ -13,7 +13,7 @@ export const InviteSchema = z
   .strict()
   .openapi("Invitation");
 
-export const InvitationSchema = z
+const InvitationSchema = z
   .object({
     account: AccountSchema,
     created: z.boolean().openapi({ description: "True when the invitation created the account" }),

@@ -42,7 +42,7 @@ export class ConfigError extends Error {
 }
 
 /** The parsed config, and the deprecated names it was given (to warn about once). */
-export interface ParsedSettings {
+interface ParsedSettings {
   config: Config;
   deprecations: string[];
 }

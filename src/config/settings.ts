@@ -10,7 +10,7 @@ import { z } from "zod";
  */
 
 /** How README's table and the deploy check treat a setting: in wrangler.toml, or set with `wrangler secret put`. */
-export type SettingKind = "var" | "secret" | "local";
+type SettingKind = "var" | "secret" | "local";
 
 interface SettingMeta {
   kind: SettingKind;

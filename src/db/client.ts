@@ -5,7 +5,7 @@ import * as schema from "./schema";
 
 export type Database = NeonDatabase<typeof schema>;
 
-export interface DatabaseHandle {
+interface DatabaseHandle {
   db: Database;
   /** Ends the request's connections; pass to ctx.waitUntil so it runs after the response. */
   close(): Promise<void>;

@@ -9,9 +9,9 @@ import { type OpenApiDocument, originDocument } from "./origin-document";
  */
 
 /** An operation extension the owner sets on the one operation samples should call: `x-gateway-sample: true`. */
-export const SAMPLE_MARK = "x-gateway-sample";
+const SAMPLE_MARK = "x-gateway-sample";
 
-export interface SampleOperation {
+interface SampleOperation {
   method: string;
   /** The path as documented (no path parameters unless the operation was marked and gives examples). */
   path: string;

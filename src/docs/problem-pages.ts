@@ -6,7 +6,7 @@ import { problemSlug } from "../lib/openapi";
  * What each problem type means and what to do about it: the documentation RFC 9457 (section 3.1.1) says a
  * problem's `type` URI should lead to. Served at /problems/{slug} as HTML, or JSON for Accept: application/json.
  */
-export const problemHelp: Record<ProblemCode, string> = {
+const problemHelp: Record<ProblemCode, string> = {
   bad_request:
     "The request could not be read (for example, a body that is not the JSON it claims to be). Fix the request and send it again.",
   validation_failed:

@@ -14,7 +14,7 @@ export const REFERENCE_BOOT_SCRIPT = `"use strict";
 })();
 `;
 
-export interface ReferenceOptions {
+interface ReferenceOptions {
   title: string;
   /** The API key to fill in for "Try it" (the portal's page for a developer's own key), if any. */
   apiKey?: string;

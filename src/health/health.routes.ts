@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { publicRoute } from "../lib/openapi";
 
-export const HealthSchema = z.object({ status: z.literal("ok") }).openapi("Health");
+const HealthSchema = z.object({ status: z.literal("ok") }).openapi("Health");
 
-export const ReadinessSchema = z
+const ReadinessSchema = z
   .object({
     status: z.enum(["ok", "degraded"]),
     checks: z.object({

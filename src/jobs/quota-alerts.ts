@@ -11,9 +11,9 @@ import { redisKeys } from "../store/layout";
 import { scanKeys } from "../usage/usage-counters";
 
 /** Percent of the monthly quota at which an account's owner is mailed, once per UTC month each. */
-export const ALERT_THRESHOLDS = [80, 100] as const;
+const ALERT_THRESHOLDS = [80, 100] as const;
 
-export interface QuotaAlertDeps {
+interface QuotaAlertDeps {
   db: Database;
   redis: Redis;
   log: Logger;
@@ -24,7 +24,7 @@ export interface QuotaAlertDeps {
   portalUrl?: string;
 }
 
-export interface QuotaAlertResult {
+interface QuotaAlertResult {
   month: string;
   counters: number;
   sent: number;
@@ -37,7 +37,7 @@ const MGET_CHUNK = 500;
 const smallestQuota = Math.min(...Object.values(plans).map((plan) => plan.monthlyQuota));
 
 /** The highest threshold `used` has reached of `limit`, or undefined below the lowest. */
-export function thresholdReached(used: number, limit: number): number | undefined {
+function thresholdReached(used: number, limit: number): number | undefined {
   return [...ALERT_THRESHOLDS].reverse().find((percent) => used * 100 >= limit * percent);
 }
 

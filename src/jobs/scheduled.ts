@@ -1,5 +1,5 @@
-import { reportMeteredUsage } from "../billing/metering";
-import { expirePastDueAccounts } from "../billing/past-due";
+import { reportMeteredUsage } from "../billing/metering/metering";
+import { expirePastDueAccounts } from "../billing/webhooks/past-due";
 import { type Bindings, configFor } from "../config";
 import { lazyDatabase } from "../db/lazy";
 import { replayEdgeOutbox } from "../keys/edge-outbox";
@@ -13,7 +13,7 @@ import { replaySpool } from "../usage/spool";
 import { pruneOldData } from "./prune";
 import { sendQuotaAlerts } from "./quota-alerts";
 
-export type JobOutcome =
+type JobOutcome =
   | { job: string; ok: true; result: unknown; ms: number }
   | { job: string; ok: false; ms: number };
 
@@ -26,7 +26,7 @@ export type JobOutcome =
  * The Cron Trigger that runs only the replays (wrangler.toml): usage Redis missed and committed changes the
  * edge missed land within a minute.
  */
-export const SPOOL_REPLAY_CRON = "* * * * *";
+const SPOOL_REPLAY_CRON = "* * * * *";
 
 export async function runScheduledJobs(
   env: Bindings,

@@ -23,7 +23,7 @@ import {
  * 3. After the commit, `replayEdgeOutbox` publishes the committed truth read back from Postgres and deletes the
  *    rows only once Redis confirmed; what it could not publish the scheduled job replays (every 5 minutes).
  */
-export interface EdgeRef {
+interface EdgeRef {
   kind: EdgeOutboxKind;
   /** A key's SHA-256 hex, or an account id. */
   ref: string;
@@ -56,7 +56,7 @@ export async function invalidateBeforeCommit(redis: Redis, refs: EdgeRef[]): Pro
   }
 }
 
-export interface ReplayResult {
+interface ReplayResult {
   /** Records written to (or removed from) Redis. */
   published: number;
   /** True when a whole batch was taken: more rows may be pending for the next replay. */

@@ -42,7 +42,7 @@ function toBase62(value: number, length: number): string {
 }
 
 /** Unbiased random base62 string (rejection sampling: 62 does not divide 256). */
-export function randomBase62(length: number): string {
+function randomBase62(length: number): string {
   let out = "";
   while (out.length < length) {
     for (const byte of crypto.getRandomValues(new Uint8Array(length * 2))) {

@@ -14,7 +14,7 @@ import type { KeyServiceDeps } from "./service-deps";
  * key LESS usable deletes its Redis record before the commit, and every change leaves an outbox row, so a
  * committed change reaches the edge whatever fails in between (see edge-outbox.ts).
  */
-export interface IssuedKey {
+interface IssuedKey {
   /** The plaintext key: returned once, never stored. */
   key: string;
   record: ApiKey;
@@ -43,18 +43,30 @@ async function newKeyRow(
   };
 }
 
+/** The account has its cap of active keys: nothing was issued. */
+type KeyCapReached = { outcome: "cap_reached"; maxActiveKeys: number };
+
+type KeyInput = { name?: string; expiresAt?: Date | null; metadata?: Record<string, unknown> };
+
 /**
  * Issues a key for an account. With `maxActiveKeys`, the cap is enforced in the insert's transaction under a
  * row lock on the account, so concurrent creations for one account are counted one after another and can never
- * together pass it (a count read before the write could).
- * @throws ApiError `not_found` (no such account), `conflict` (the cap is reached).
+ * together pass it (a count read before the write could); a creation past the cap returns `cap_reached`.
+ * @throws ApiError `not_found` (no such account).
  */
+export function createKey(deps: KeyServiceDeps, accountId: string, input: KeyInput): Promise<IssuedKey>;
+export function createKey(
+  deps: KeyServiceDeps,
+  accountId: string,
+  input: KeyInput,
+  options: { maxActiveKeys: number },
+): Promise<IssuedKey | KeyCapReached>;
 export async function createKey(
   deps: KeyServiceDeps,
   accountId: string,
-  input: { name?: string; expiresAt?: Date | null; metadata?: Record<string, unknown> },
+  input: KeyInput,
   options: { maxActiveKeys?: number } = {},
-): Promise<IssuedKey> {
+): Promise<IssuedKey | KeyCapReached> {
   const { key, values } = await newKeyRow(deps, accountId, {
     name: input.name ?? "",
     expiresAt: input.expiresAt ?? null,
@@ -73,12 +85,8 @@ export async function createKey(
         .select({ n: count() })
         .from(apiKeys)
         .where(and(eq(apiKeys.accountId, accountId), eq(apiKeys.status, "active")));
-      if ((active?.n ?? 0) >= options.maxActiveKeys) {
-        throw new ApiError("conflict", {
-          detail: `An account can have ${options.maxActiveKeys} active keys; revoke one you no longer use.`,
-          extensions: { limit: options.maxActiveKeys },
-        });
-      }
+      // Nothing is written yet: ending the transaction here leaves the account as it was.
+      if ((active?.n ?? 0) >= options.maxActiveKeys) return undefined;
     }
     const [row] = await tx.insert(apiKeys).values(values).returning();
     if (!row) throw new Error("insert returned no row");
@@ -91,6 +99,7 @@ export async function createKey(
     });
     return row;
   });
+  if (record === undefined) return { outcome: "cap_reached", maxActiveKeys: options.maxActiveKeys ?? 0 };
   // Publishing also replaces a cached "unknown" for this hash, should a client have tried the key early. If it
   // fails the key still works (a Redis miss reads Postgres), and the key is shown once: never fail the answer.
   await publishAfterCommit(deps, [keyRef(record.hash)]);
@@ -141,7 +150,7 @@ export async function revokeKey(deps: KeyServiceDeps, keyId: string, accountId?:
   return record;
 }
 
-export interface RotatedKey extends IssuedKey {
+interface RotatedKey extends IssuedKey {
   /** The old key, now expiring at the end of the overlap. */
   previous: ApiKey;
 }

@@ -4,7 +4,7 @@
  * (a revocation, a rotation, a tier change) applies here from the very next request. Other isolates see it
  * within a lease's second, when they renew (gateway/leases.ts).
  */
-export interface RecordListener {
+interface RecordListener {
   keyPublished(hash: string): void;
   accountPublished(accountId: string): void;
 }

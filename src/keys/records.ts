@@ -12,7 +12,7 @@ export interface KeyRecord {
 }
 
 /** Cached answer for a well-formed key that matches nothing, so repeats cost no Postgres query. */
-export interface UnknownKeyRecord {
+interface UnknownKeyRecord {
   kind: "unknown";
 }
 

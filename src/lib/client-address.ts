@@ -11,12 +11,12 @@
  */
 
 /** Cloudflare sets it on every request to the client's address; a client cannot set it through Cloudflare. */
-export const CLIENT_ADDRESS_HEADER = "CF-Connecting-IP";
+const CLIENT_ADDRESS_HEADER = "CF-Connecting-IP";
 
 /** The key of requests whose address is missing or not an IP address (never the case behind Cloudflare). */
 export const UNKNOWN_CLIENT = "unknown";
 
-export type IpAddress = { version: 4; bytes: Uint8Array } | { version: 6; bytes: Uint8Array };
+type IpAddress = { version: 4; bytes: Uint8Array } | { version: 6; bytes: Uint8Array };
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const HEX_GROUP = /^[0-9a-f]{1,4}$/i;

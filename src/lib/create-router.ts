@@ -8,7 +8,7 @@ import { ApiError } from "./errors";
  * `validation_failed` problem listing each invalid field as `{ path: "a.b", message }`.
  * @throws ApiError `validation_failed` whenever `result.success` is false.
  */
-export function validationHook(result: {
+function validationHook(result: {
   success: boolean;
   error?: { issues: Array<{ path: PropertyKey[]; message: string }> };
 }): void {
@@ -35,9 +35,3 @@ export function validationHook(result: {
 export function createRouter<E extends Env = AppEnv>(): OpenAPIHono<E> {
   return new OpenAPIHono<E>({ defaultHook: validationHook });
 }
-
-/**
- * The constructor options createRouter() uses, for router factories that still take them as an argument
- * (src/billing's, until they call createRouter() themselves).
- */
-export const routerOptions = { defaultHook: validationHook };

@@ -42,7 +42,7 @@ export const problemTypes = {
 
 export type ProblemCode = keyof typeof problemTypes;
 
-export interface ProblemOptions {
+interface ProblemOptions {
   detail?: string;
   /** Extra response headers, e.g. Retry-After or WWW-Authenticate. */
   headers?: Record<string, string>;
@@ -74,7 +74,7 @@ export class ApiError extends Error {
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
-export interface ProblemBody {
+interface ProblemBody {
   type: string;
   title: string;
   status: number;

@@ -2,7 +2,7 @@
  * Structured JSON logs, one object a line, which Workers Logs indexes. Anything that may carry a secret is
  * redacted before it is written: values under secret-sounding keys, and key- or token-shaped substrings.
  */
-export type LogLevel = "debug" | "info" | "warn" | "error";
+type LogLevel = "debug" | "info" | "warn" | "error";
 
 const levelRank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { PROBLEM_CONTENT_TYPE, type ProblemCode, problemTypes } from "./errors";
 
 /** RFC 9457 problem details as every error of the gateway is rendered. */
-export const ProblemSchema = z
+const ProblemSchema = z
   .object({
     type: z.string().openapi({
       description: "URI reference of the problem type; GET it for a page that documents the problem",
@@ -88,7 +88,7 @@ function exampleProblem(status: number) {
 type HeaderObject = { description: string; schema: { type: "string" | "integer"; minimum?: number } };
 
 /** Header objects for a response, by name. */
-export function headersOf(...names: GatewayHeader[]): Record<string, HeaderObject> {
+function headersOf(...names: GatewayHeader[]): Record<string, HeaderObject> {
   return Object.fromEntries(names.map((name) => [name, gatewayHeaders[name]]));
 }
 
@@ -137,7 +137,7 @@ export function problemSchemaComponent(): Record<string, unknown> {
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 
 /** "get /accounts/{id}/keys" -> "getAccountsIdKeys": stable, unique per method and path. */
-export function operationIdFor(method: string, path: string): string {
+function operationIdFor(method: string, path: string): string {
   const words = path
     .split(/[^A-Za-z0-9]+/)
     .filter(Boolean)

@@ -8,7 +8,7 @@ import { z } from "@hono/zod-openapi";
  */
 const FORBIDDEN = /[\p{Cc}\p{Cs}]/u;
 
-export const CONTROL_CHARACTER_MESSAGE =
+const CONTROL_CHARACTER_MESSAGE =
   "must not contain control characters (U+0000-U+001F, U+007F-U+009F) or unpaired surrogates";
 
 /** True when `value` holds a character `storedText` refuses. */

@@ -8,7 +8,7 @@ import { parseCounterField, scanHash, scanKeys } from "./usage-counters";
 const ROWS_PER_STATEMENT = 2000;
 const DAY_KEY = /^gw:usage:(\d{4}-\d{2}-\d{2})$/;
 
-export interface RollupResult {
+interface RollupResult {
   days: number;
   counters: number;
   lastUsed: number;

@@ -28,7 +28,7 @@ export async function spoolBatches(db: Database, batches: readonly SealedBatch[]
     .onConflictDoNothing();
 }
 
-export interface ReplayResult {
+interface ReplayResult {
   /** Batches Redis confirmed (applied now, or found applied before) and the spool let go. */
   replayed: number;
   /** Batches still spooled because their script failed; the next run retries them. */

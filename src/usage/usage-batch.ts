@@ -18,7 +18,7 @@ export interface SealedBatch {
  * How long Redis remembers that a batch was applied: a repeat within it changes nothing. Every repeat
  * (a retry, a spool replay) comes well within it unless Redis answers nothing for this long.
  */
-export const BATCH_MARKER_TTL_MS = 60 * 60_000;
+const BATCH_MARKER_TTL_MS = 60 * 60_000;
 
 /**
  * How long Redis keeps a lease record (gateway/lease-script.ts), from which unused tokens are given back:

@@ -6,7 +6,7 @@ import type { UsageOutcome } from "../db/schema/usage-daily.ts";
  * One usage counter as the edge keeps it in Redis: a field of the day hash `gw:usage:{YYYY-MM-DD}` (see
  * formatCounterField) whose value is the absolute number of requests.
  */
-export interface UsageCounter {
+interface UsageCounter {
   keyId: string;
   accountId: string;
   outcome: UsageOutcome;

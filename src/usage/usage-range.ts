@@ -2,9 +2,9 @@ import { ApiError } from "../lib/errors";
 import { DAY_MS, utcDay } from "../lib/time";
 
 /** Usage history is kept 400 days (jobs/prune.ts), so no range may be longer. */
-export const MAX_USAGE_DAYS = 400;
+const MAX_USAGE_DAYS = 400;
 /** The days a usage range covers when the caller names none: the last 30 UTC days, today included. */
-export const USAGE_DAYS = 30;
+const USAGE_DAYS = 30;
 
 /** The last `days` UTC days up to and including the day of `now` (ms since the epoch), as YYYY-MM-DD. */
 export function lastDays(now: number, days = USAGE_DAYS): { from: string; to: string } {

@@ -21,7 +21,7 @@ export interface UsageSeries {
 /** Days the scheduled rollup may not have copied yet: read live from Redis and merged in. */
 const LIVE_DAYS = 2;
 
-export function daysBetween(from: string, to: string): string[] {
+function daysBetween(from: string, to: string): string[] {
   const days: string[] = [];
   for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS) {
     days.push(utcDay(t));

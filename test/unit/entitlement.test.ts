@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deriveEntitlement, type SubscriptionView } from "../../src/billing/entitlement";
+import { deriveEntitlement, type SubscriptionView } from "../../src/billing/webhooks/entitlement";
 import { plans } from "../../src/plans/plans";
 
 // The shipped plans' test-mode prices (as test/worker/billing-support.ts names them).
@@ -7,7 +7,7 @@ const BASIC = plans.basic.stripePriceIds.test[0] as string;
 const PRO = plans.pro.stripePriceIds.test[0] as string;
 const PRO_USAGE = plans.pro.stripeMeteredPriceIds.test[0] as string;
 
-// The entitlement rules without I/O (src/billing/entitlement.ts): the highest tier any subscription grants,
+// The entitlement rules without I/O (src/billing/webhooks/entitlement.ts): the highest tier any subscription grants,
 // base prices decide, metered prices never do, past_due grants only within the grace period.
 
 const NOW = new Date("2026-06-15T12:00:00Z");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isBillingEventType, subjectOf, UnreadableEvent } from "../../src/billing/stripe-facts";
+import { isBillingEventType, subjectOf, UnreadableEvent } from "../../src/billing/stripe/stripe-facts";
 
 // What the webhook reads from a verified Stripe event before touching anything (docs.stripe.com/api/events).
 

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { expirePastDueAccounts } from "../../src/billing/past-due";
-import { stripeClient } from "../../src/billing/stripe-client";
+import { stripeClient } from "../../src/billing/stripe/stripe-client";
+import { expirePastDueAccounts } from "../../src/billing/webhooks/past-due";
 import { parseConfig } from "../../src/config";
 import { auditEvents } from "../../src/db/schema/audit-events";
 import {

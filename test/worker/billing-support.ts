@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import Stripe from "stripe";
 import { expect } from "vitest";
-import { billingEventTypes } from "../../src/billing/stripe-facts";
+import { billingEventTypes } from "../../src/billing/stripe/stripe-facts";
 import { accounts } from "../../src/db/schema/accounts";
 import { plans } from "../../src/plans/plans";
 import { createAccount, deliverStripeEvent, type TestStripeEvent, withDatabase } from "./support";

@@ -16,7 +16,7 @@ export const auditActions = [
   "account.email_changed",
   "account.password_reset",
   "account.password_changed",
-  // Billing: the gateway added a plan's metered price a subscription lacked (src/billing/metered-repair.ts).
+  // Billing: the gateway added a plan's metered price a subscription lacked (src/billing/webhooks/metered-repair.ts).
   "subscription.metered_price_added",
 ] as const;
 export type AuditAction = (typeof auditActions)[number];

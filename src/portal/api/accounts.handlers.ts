@@ -13,6 +13,7 @@ import {
   resetPassword,
 } from "../services/portal-accounts";
 import type { Limited } from "../services/portal-auth";
+import { isRefused, refusalProblem } from "../services/refusal";
 import type {
   acceptInvitationRoute,
   changeEmailRoute,
@@ -35,6 +36,7 @@ export const EMAIL_CHANGE_SENT =
 
 export const verifyEmailHandler: RouteHandler<typeof verifyEmailRoute, PortalEnv> = async (c) => {
   const confirmed = await confirmEmailLink(callerOf(c), c.req.valid("json").token);
+  if (isRefused(confirmed)) throw refusalProblem(confirmed);
   return c.json({ email: confirmed.email, emailVerified: true as const, changed: confirmed.change }, 200);
 };
 
@@ -42,6 +44,7 @@ export const resendVerificationHandler: RouteHandler<typeof resendVerificationRo
   c,
 ) => {
   const result = await resendVerification(callerOf(c));
+  if (isRefused(result)) throw refusalProblem(result);
   if (result.outcome === "limited") throw tooMany(result);
   return c.json(
     { status: "accepted" as const, detail: "We sent a new link; earlier links no longer work." },
@@ -56,22 +59,26 @@ export const forgotPasswordHandler: RouteHandler<typeof forgotPasswordRoute, Por
 };
 
 export const resetPasswordHandler: RouteHandler<typeof resetPasswordRoute, PortalEnv> = async (c) => {
-  await resetPassword(callerOf(c), c.req.valid("json"));
+  const result = await resetPassword(callerOf(c), c.req.valid("json"));
+  if (isRefused(result)) throw refusalProblem(result);
   return c.body(null, 204);
 };
 
 export const acceptInvitationHandler: RouteHandler<typeof acceptInvitationRoute, PortalEnv> = async (c) => {
   const signedIn = await acceptInvitation(callerOf(c), c.req.valid("json"));
+  if (isRefused(signedIn)) throw refusalProblem(signedIn);
   writeSessionCookie(c, signedIn.session.id, signedIn.session.ttlSeconds);
   return c.json(presentSession(signedIn.account, signedIn.csrfToken), 200);
 };
 
 export const changeEmailHandler: RouteHandler<typeof changeEmailRoute, PortalEnv> = async (c) => {
-  await changeOwnEmail(callerOf(c), c.req.valid("json"));
+  const result = await changeOwnEmail(callerOf(c), c.req.valid("json"));
+  if (isRefused(result)) throw refusalProblem(result);
   return c.json({ status: "accepted" as const, detail: EMAIL_CHANGE_SENT }, 202);
 };
 
 export const changePasswordHandler: RouteHandler<typeof changePasswordRoute, PortalEnv> = async (c) => {
-  await changeOwnPassword(callerOf(c), c.req.valid("json"));
+  const result = await changeOwnPassword(callerOf(c), c.req.valid("json"));
+  if (isRefused(result)) throw refusalProblem(result);
   return c.body(null, 204);
 };

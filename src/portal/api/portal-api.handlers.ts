@@ -26,6 +26,7 @@ import {
 import { portalDeps } from "../services/portal-deps";
 import { createPortalKey, listPortalKeys, revokePortalKey, rotatePortalKey } from "../services/portal-keys";
 import { portalUsage } from "../services/portal-usage";
+import { isRefused, refusalProblem } from "../services/refusal";
 import { presentSession } from "./portal-api.presenters";
 import type {
   billingPortalRoute,
@@ -97,6 +98,7 @@ export const createKeyHandler: RouteHandler<typeof createKeyRoute, PortalEnv> = 
     name: input.name,
     expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
   });
+  if (isRefused(issued)) throw refusalProblem(issued);
   const { curl } = await samplesFor(c.get("config"), c.get("log"), c.get("services").portalBase, issued.key);
   return c.json({ ...issued.record, key: issued.key, curl }, 201);
 };

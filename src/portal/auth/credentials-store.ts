@@ -4,7 +4,7 @@ import { accounts } from "../../db/schema/accounts";
 import { portalCredentials } from "../../db/schema/portal-credentials";
 
 /** An account found by email, with its portal password hash when it has one. */
-export interface LoginRecord {
+interface LoginRecord {
   accountId: string;
   passwordHash: string | null;
 }

@@ -34,11 +34,9 @@ function limiter(redis: Redis, kind: LimiterKind, attempts: number): Ratelimit {
 
 /** Allowed with `delayMs`, how long to wait before answering (0 unless the email is tried from many
  * clients); or refused, to be tried again after `retryAfterSeconds`. */
-export type AttemptVerdict =
-  | { allowed: true; delayMs: number }
-  | { allowed: false; retryAfterSeconds: number };
+type AttemptVerdict = { allowed: true; delayMs: number } | { allowed: false; retryAfterSeconds: number };
 
-export type LoginLimitConfig = Pick<
+type LoginLimitConfig = Pick<
   Config,
   "portalLoginAttemptsPerEmail" | "portalLoginAttemptsPerIp" | "portalLoginSlowdownMaxMs"
 >;

@@ -52,7 +52,7 @@ function limiter(redis: Redis, name: LimitName): Ratelimit {
 /** An email address as it appears in Redis key names: lower-cased, hashed (no addresses in key names). */
 const emailId = async (email: string) => (await sha256Hex(email.trim().toLowerCase())).slice(0, 32);
 
-export type MailVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+type MailVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 /**
  * Counts one mail request against each named limit; refused when any is over. A check's identifier is the

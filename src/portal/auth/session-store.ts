@@ -8,7 +8,7 @@ import { toBase64Url } from "./password-hash";
  * HttpOnly cookie); Redis keeps its SHA-256, so a copy of Redis lets no one sign in as anyone. Each account
  * also has a set of its sessions' hashes, so a password reset or change can end all its other sessions.
  */
-export interface PortalSession {
+interface PortalSession {
   accountId: string;
   /** Unix ms. */
   createdAt: number;

@@ -1,6 +1,5 @@
 import type { Context } from "hono";
 import type { z } from "zod";
-import { ApiError } from "../../lib/errors";
 import { EMAIL_CHANGE_SENT } from "../api/accounts.handlers";
 import {
   ChangeEmailSchema,
@@ -24,6 +23,7 @@ import {
   resetPassword,
 } from "../services/portal-accounts";
 import { currentAccount } from "../services/portal-auth";
+import { isRefused, type Refused, refusalStatus } from "../services/refusal";
 import { pageContext } from "./page-context";
 import {
   ForgotPage,
@@ -53,19 +53,11 @@ function fieldErrors(error: z.ZodError): Record<string, string> {
   return errors;
 }
 
-/** An ApiError of the kinds a form shows next to its fields (wrong password, invalid link...), else rethrown. */
-function formErrorOf(error: unknown): FormState {
-  if (
-    !(error instanceof ApiError) ||
-    !["validation_failed", "invalid_token", "conflict"].includes(error.code)
-  ) {
-    throw error;
-  }
-  const fields = (error.extensions.errors as Array<{ path: string; message: string }> | undefined) ?? [];
-  return {
-    error: fields.length > 0 ? undefined : error.detail,
-    fieldErrors: Object.fromEntries(fields.map((field) => [field.path, field.message])),
-  };
+/** A service's refusal as a form shows it: by its field when it names one (wrong password...), else on top. */
+function formErrorOf(refusal: Refused): FormState {
+  return refusal.field
+    ? { error: undefined, fieldErrors: { [refusal.field]: refusal.detail } }
+    : { error: refusal.detail, fieldErrors: {} };
 }
 
 /** Notices of the login page after a link did its work (portal-pages.handlers.tsx shows them). */
@@ -91,20 +83,19 @@ export async function verifyPage(c: PageContextT) {
 
 export async function verifySubmit(c: PageContextT) {
   const token = ((await formOf(c)).token ?? "").slice(0, 128);
-  try {
-    const confirmed = await confirmEmailLink(callerOf(c), token);
-    const notice = confirmed.change ? "email-changed" : "verified";
-    return c.redirect(
-      c.get("session") ? `/portal/settings?notice=${notice}` : `/portal/login?notice=${notice}`,
-      303,
-    );
-  } catch (error) {
-    const state = formErrorOf(error);
+  const confirmed = await confirmEmailLink(callerOf(c), token);
+  if (isRefused(confirmed)) {
+    const state = formErrorOf(confirmed);
     return c.html(
       <VerifyPage page={await pageContext(c)} token="" valid={false} detail={state.error ?? INVALID_LINK} />,
-      error instanceof ApiError ? (error.status as 400) : 400,
+      refusalStatus(confirmed),
     );
   }
+  const notice = confirmed.change ? "email-changed" : "verified";
+  return c.redirect(
+    c.get("session") ? `/portal/settings?notice=${notice}` : `/portal/login?notice=${notice}`,
+    303,
+  );
 }
 
 // Forgot / reset -------------------------------------------------------------------------------------------
@@ -147,10 +138,9 @@ export async function resetSubmit(c: PageContextT) {
     const state = { fieldErrors: fieldErrors(parsed.error) };
     return c.html(<ResetPage page={await pageContext(c)} token={token} valid={true} state={state} />, 400);
   }
-  try {
-    await resetPassword(callerOf(c), parsed.data);
-  } catch (error) {
-    const state = formErrorOf(error);
+  const result = await resetPassword(callerOf(c), parsed.data);
+  if (isRefused(result)) {
+    const state = formErrorOf(result);
     return c.html(<ResetPage page={await pageContext(c)} token={token} valid={false} state={state} />, 400);
   }
   return c.redirect("/portal/login?notice=password-reset", 303);
@@ -192,16 +182,15 @@ export async function invitationSubmit(c: PageContextT) {
       400,
     );
   }
-  try {
-    const signedIn = await acceptInvitation(callerOf(c), parsed.data);
-    writeSessionCookie(c, signedIn.session.id, signedIn.session.ttlSeconds);
-  } catch (error) {
-    const state = formErrorOf(error);
+  const signedIn = await acceptInvitation(callerOf(c), parsed.data);
+  if (isRefused(signedIn)) {
+    const state = formErrorOf(signedIn);
     return c.html(
       <InvitationPage page={await pageContext(c)} token={token} valid={false} state={state} />,
       400,
     );
   }
+  writeSessionCookie(c, signedIn.session.id, signedIn.session.ttlSeconds);
   return c.redirect("/portal/keys", 303);
 }
 
@@ -239,15 +228,12 @@ async function renderSettings(
 export const settingsPage = (c: PageContextT) => renderSettings(c);
 
 export async function resendSubmit(c: PageContextT) {
-  try {
-    const result = await resendVerification(callerOf(c));
-    if (result.outcome === "limited") {
-      c.header("Retry-After", String(result.retryAfterSeconds));
-      const error = `You asked for several links already. Try again in ${minutes(result.retryAfterSeconds)} minutes.`;
-      return renderSettings(c, { error }, 429);
-    }
-  } catch (error) {
-    return renderSettings(c, { error: formErrorOf(error).error }, 409);
+  const result = await resendVerification(callerOf(c));
+  if (isRefused(result)) return renderSettings(c, { error: formErrorOf(result).error }, 409);
+  if (result.outcome === "limited") {
+    c.header("Retry-After", String(result.retryAfterSeconds));
+    const error = `You asked for several links already. Try again in ${minutes(result.retryAfterSeconds)} minutes.`;
+    return renderSettings(c, { error }, 429);
   }
   return c.redirect("/portal/settings?notice=verification-sent", 303);
 }
@@ -258,10 +244,9 @@ export async function changeEmailSubmit(c: PageContextT) {
   if (!parsed.success) {
     return renderSettings(c, { emailForm: { values: form, fieldErrors: fieldErrors(parsed.error) } }, 400);
   }
-  try {
-    await changeOwnEmail(callerOf(c), parsed.data);
-  } catch (error) {
-    return renderSettings(c, { emailForm: { values: form, ...formErrorOf(error) } }, 400);
+  const result = await changeOwnEmail(callerOf(c), parsed.data);
+  if (isRefused(result)) {
+    return renderSettings(c, { emailForm: { values: form, ...formErrorOf(result) } }, 400);
   }
   return c.redirect("/portal/settings?notice=email-change-sent", 303);
 }
@@ -275,10 +260,7 @@ export async function changePasswordSubmit(c: PageContextT) {
   if (!parsed.success) {
     return renderSettings(c, { passwordForm: { fieldErrors: fieldErrors(parsed.error) } }, 400);
   }
-  try {
-    await changeOwnPassword(callerOf(c), parsed.data);
-  } catch (error) {
-    return renderSettings(c, { passwordForm: formErrorOf(error) }, 400);
-  }
+  const result = await changeOwnPassword(callerOf(c), parsed.data);
+  if (isRefused(result)) return renderSettings(c, { passwordForm: formErrorOf(result) }, 400);
   return c.redirect("/portal/settings?notice=password-changed", 303);
 }

@@ -25,7 +25,7 @@ export interface PageContext {
 const brandCss = (brand: Brand) =>
   brand.accentColor ? `:root{--brand:${brand.accentColor};--brand-dark:${brand.accentColor}}` : "";
 
-export type Section = "home" | "keys" | "usage" | "billing" | "docs" | "login" | "signup" | "settings";
+type Section = "home" | "keys" | "usage" | "billing" | "docs" | "login" | "signup" | "settings";
 
 /** The few lines of script the portal has: copy buttons. Everything else works without JavaScript. */
 const COPY_SCRIPT = `

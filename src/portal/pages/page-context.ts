@@ -6,7 +6,7 @@ import type { PortalEnv } from "../portal-env";
 import type { Brand, PageContext } from "./layout";
 
 /** The owner's branding from the config (PORTAL_NAME, PORTAL_LOGO_URL, PORTAL_ACCENT_COLOR, SUPPORT_EMAIL). */
-export const brandOf = (config: Config): Brand => ({
+const brandOf = (config: Config): Brand => ({
   name: config.portalName,
   logoUrl: config.portalLogoUrl,
   accentColor: config.portalAccentColor,

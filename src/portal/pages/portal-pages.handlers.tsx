@@ -32,6 +32,7 @@ import {
   rotatePortalKey,
 } from "../services/portal-keys";
 import { portalUsage } from "../services/portal-usage";
+import { isRefused, refusalStatus } from "../services/refusal";
 import { LOGIN_NOTICES } from "./accounts-pages.handlers";
 import { pageContext } from "./page-context";
 import { type AuthFormState, LoginPage, SignUpPage } from "./views/auth";
@@ -205,14 +206,8 @@ export async function createKeySubmit(c: PageContextT) {
     state.fieldErrors = { name: "Use a name without control characters (such as tabs or line breaks)." };
   if ("error" in expiry) state.fieldErrors = { ...state.fieldErrors, expiresOn: expiry.error };
   if (Object.keys(state.fieldErrors ?? {}).length > 0 || "error" in expiry) return renderKeys(c, state, 400);
-  let issued: Awaited<ReturnType<typeof createPortalKey>>;
-  try {
-    issued = await createPortalKey(portalDeps(callerOf(c)), { name, expiresAt: expiry.at });
-  } catch (error) {
-    if (error instanceof ApiError && error.code === "conflict")
-      return renderKeys(c, { ...state, error: error.detail }, 409);
-    throw error;
-  }
+  const issued = await createPortalKey(portalDeps(callerOf(c)), { name, expiresAt: expiry.at });
+  if (isRefused(issued)) return renderKeys(c, { ...state, error: issued.detail }, refusalStatus(issued));
   const samples = await samplesFor(c.get("config"), c.get("log"), c.get("services").portalBase, issued.key);
   return c.html(
     <KeySecretPage

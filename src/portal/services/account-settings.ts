@@ -1,6 +1,5 @@
 import { recordAudit } from "../../audit/audit";
 import type { Account } from "../../db/schema/accounts";
-import { ApiError } from "../../lib/errors";
 import { mailTemplates } from "../../mail/templates";
 import { revokeTokens } from "../auth/account-tokens";
 import { findLogin, replaceHash } from "../auth/credentials-store";
@@ -9,6 +8,7 @@ import { hashPassword, verifyPassword } from "../auth/password-hash";
 import { endOtherSessions } from "../auth/session-store";
 import { type AccountMailDeps, portalLink } from "./account-mail";
 import { sendEmailChange, sendVerification } from "./email-verification";
+import { type Refused, refused } from "./refusal";
 import type { SignUpOutcome } from "./sign-in";
 
 /**
@@ -36,31 +36,31 @@ export async function mailAfterSignUp(
   }
 }
 
-export const WRONG_PASSWORD = "The current password is not correct.";
+const WRONG_PASSWORD = "The current password is not correct.";
 
-/** The account's password must be `password`, else a 400 naming the field. */
-async function checkPassword(deps: Pick<AccountMailDeps, "db">, account: Account, password: string) {
+/** Undefined when the account's password is `password`, else a refusal naming the field (400). */
+async function checkPassword(
+  deps: Pick<AccountMailDeps, "db">,
+  account: Account,
+  password: string,
+): Promise<Refused | undefined> {
   const found = await findLogin(deps.db, account.email);
   const ok = found?.passwordHash ? await verifyPassword(password, found.passwordHash) : false;
-  if (!ok) {
-    throw new ApiError("validation_failed", {
-      detail: WRONG_PASSWORD,
-      extensions: { errors: [{ path: "currentPassword", message: WRONG_PASSWORD }] },
-    });
-  }
+  return ok ? undefined : refused("validation_failed", WRONG_PASSWORD, { field: "currentPassword" });
 }
 
 /**
  * Changes the password of a signed-in developer: the current one is required; every other session of the
  * account ends and pending reset links stop working; the address gets a notice (logged if it fails: the
  * change stands). Audited.
- * @throws ApiError `validation_failed` (400) when the current password is wrong.
+ * @returns `changed`, or a refusal (validation_failed, field currentPassword) when the current password is wrong.
  */
 export async function changePassword(
   deps: AccountMailDeps,
   input: { account: Account; sessionId: string; currentPassword: string; newPassword: string },
-): Promise<void> {
-  await checkPassword(deps, input.account, input.currentPassword);
+): Promise<{ outcome: "changed" } | Refused> {
+  const wrong = await checkPassword(deps, input.account, input.currentPassword);
+  if (wrong) return wrong;
   const passwordHash = await hashPassword(input.newPassword);
   await deps.db.transaction(async (tx) => {
     await replaceHash(tx, input.account.id, passwordHash);
@@ -80,24 +80,26 @@ export async function changePassword(
   } catch (error) {
     deps.log.error("password-changed notice not sent", { error });
   }
+  return { outcome: "changed" };
 }
 
 /**
  * Starts an email change: the current password is required; a link goes to the new address and a notice to
  * the current one. The address changes only when the link is opened (confirmEmail).
- * @throws ApiError `validation_failed` (400) for a wrong password or the same address; `mail_provider_error`.
+ * @returns `sent`, or a refusal (validation_failed) for a wrong password (field currentPassword) or the same
+ *   address (field email).
+ * @throws ApiError `mail_provider_error` (502) when the provider refuses.
  */
 export async function requestEmailChange(
   deps: AccountMailDeps,
   input: { account: Account; newEmail: string; password: string },
-): Promise<void> {
-  await checkPassword(deps, input.account, input.password);
+): Promise<{ outcome: "sent" } | Refused> {
+  const wrong = await checkPassword(deps, input.account, input.password);
+  if (wrong) return wrong;
   const newEmail = input.newEmail.trim().toLowerCase();
   if (newEmail === input.account.email) {
-    throw new ApiError("validation_failed", {
-      detail: "That is already your email address.",
-      extensions: { errors: [{ path: "email", message: "That is already your email address." }] },
-    });
+    return refused("validation_failed", "That is already your email address.", { field: "email" });
   }
   await sendEmailChange(deps, input.account, newEmail);
+  return { outcome: "sent" };
 }

@@ -2,10 +2,10 @@ import { and, eq, isNull } from "drizzle-orm";
 import { recordAudit } from "../../audit/audit";
 import { accounts } from "../../db/schema/accounts";
 import { isUniqueViolation } from "../../keys/service-deps";
-import { ApiError } from "../../lib/errors";
 import { mailTemplates } from "../../mail/templates";
 import { consumeToken, issueToken, TOKEN_LIFETIMES_MS } from "../auth/account-tokens";
 import { type AccountMailDeps, tokenLink } from "./account-mail";
+import { type Refused, refused } from "./refusal";
 
 const HOURS = TOKEN_LIFETIMES_MS.verify_email / 3_600_000;
 
@@ -52,20 +52,26 @@ export async function sendEmailChange(
   await deps.mailer.send(account.email, mailTemplates.changeEmailNotice(deps.brand, { newEmail }));
 }
 
-export type ConfirmedEmail = { accountId: string; email: string; change: boolean };
+type ConfirmedEmail = { outcome: "confirmed"; accountId: string; email: string; change: boolean };
+
+/** Thrown inside confirmEmail's transaction so the link's use rolls back; never leaves this module. */
+class LinkNotValid extends Error {}
 
 /**
  * Uses a verification or email-change link once: the account's address is verified, or replaced by the
  * confirmed new one. Audited.
- * @throws ApiError `invalid_token` (400) for an unknown, used, superseded or expired link, or one for an
- *   address the account no longer has; `conflict` (409) when another account took the new address meanwhile.
+ * @returns the confirmed address, or a refusal: `invalid_token` (400) for an unknown, used, superseded or
+ *   expired link, or one for an address the account no longer has; `conflict` (409) when another account took
+ *   the new address meanwhile. A refused link stays as it was.
  */
-export async function confirmEmail(deps: Pick<AccountMailDeps, "db" | "redis">, token: string) {
-  let confirmed: ConfirmedEmail;
+export async function confirmEmail(
+  deps: Pick<AccountMailDeps, "db" | "redis">,
+  token: string,
+): Promise<ConfirmedEmail | Refused> {
   try {
-    confirmed = await deps.db.transaction(async (tx) => {
+    return await deps.db.transaction(async (tx) => {
       const used = await consumeToken(tx, token, ["verify_email", "change_email"]);
-      if (!used) throw new ApiError("invalid_token", { detail: INVALID_LINK });
+      if (!used) throw new LinkNotValid();
       const change = used.purpose === "change_email";
       const [updated] = await tx
         .update(accounts)
@@ -76,7 +82,7 @@ export async function confirmEmail(deps: Pick<AccountMailDeps, "db" | "redis">, 
             : and(eq(accounts.id, used.accountId), eq(accounts.email, used.email)),
         )
         .returning({ id: accounts.id, email: accounts.email });
-      if (!updated) throw new ApiError("invalid_token", { detail: INVALID_LINK });
+      if (!updated) throw new LinkNotValid();
       await recordAudit(tx, {
         accountId: used.accountId,
         actor: { type: "portal", id: used.accountId },
@@ -84,15 +90,13 @@ export async function confirmEmail(deps: Pick<AccountMailDeps, "db" | "redis">, 
         targetId: used.accountId,
         data: {},
       });
-      return { accountId: used.accountId, email: updated.email, change };
+      return { outcome: "confirmed" as const, accountId: used.accountId, email: updated.email, change };
     });
   } catch (error) {
-    if (isUniqueViolation(error)) {
-      throw new ApiError("conflict", { detail: "Another account uses this email address now." });
-    }
+    if (error instanceof LinkNotValid) return refused("invalid_token", INVALID_LINK);
+    if (isUniqueViolation(error)) return refused("conflict", "Another account uses this email address now.");
     throw error;
   }
-  return confirmed;
 }
 
 /** Whether the account's address is verified (a null `email_verified_at` is not). */

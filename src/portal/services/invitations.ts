@@ -13,7 +13,7 @@ import { type AccountMailDeps, tokenLink } from "./account-mail";
 
 const DAYS = TOKEN_LIFETIMES_MS.invitation / DAY_MS;
 
-export interface Invitation {
+interface Invitation {
   account: Account;
   /** True when the invitation created the account. */
   created: boolean;

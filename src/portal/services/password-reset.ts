@@ -1,6 +1,5 @@
 import { recordAudit } from "../../audit/audit";
 import { portalCredentials } from "../../db/schema/portal-credentials";
-import { ApiError } from "../../lib/errors";
 import { mailTemplates } from "../../mail/templates";
 import { consumeToken, issueToken, revokeTokens, TOKEN_LIFETIMES_MS } from "../auth/account-tokens";
 import { findLogin } from "../auth/credentials-store";
@@ -9,13 +8,14 @@ import { hashPassword } from "../auth/password-hash";
 import { endOtherSessions } from "../auth/session-store";
 import { type AccountMailDeps, tokenLink } from "./account-mail";
 import { INVALID_LINK, markVerified } from "./email-verification";
+import { type Refused, refused } from "./refusal";
 
 const MINUTES = TOKEN_LIFETIMES_MS.reset_password / 60_000;
 
 /** The one answer to a reset request, whether or not the address has an account, paced or not. */
 export const RESET_REQUESTED = `If an account uses this email address, we sent it a link to choose a new password (or did in the last ${RESET_MAIL_SPACING_MS / 60_000} minutes: use the newest). It works for ${MINUTES} minutes.`;
 
-export type ResetMailOutcome = "sent" | "no_account" | "paced";
+type ResetMailOutcome = "sent" | "no_account" | "paced";
 
 /**
  * Mails a reset link when `email` has an account and its reset mails are not being paced (mayMailReset: a
@@ -50,19 +50,19 @@ export async function sendPasswordReset(deps: AccountMailDeps, email: string): P
  * Sets the password a reset or invitation link allows, once: the new hash replaces the old one (or is the
  * first), the address counts as verified (the link reached it), every other pending reset or invitation
  * link stops working, and every session of the account ends. Audited.
- * @returns the account id.
- * @throws ApiError `invalid_token` (400) for an unknown, used, superseded or expired link.
+ * @returns the account id, or an `invalid_token` refusal (400) for an unknown, used, superseded or expired link.
  */
 export async function setPasswordWithToken(
   deps: Pick<AccountMailDeps, "db" | "redis">,
   input: { token: string; password: string; purpose: "reset_password" | "invitation" },
-): Promise<string> {
+): Promise<{ outcome: "set"; accountId: string } | Refused> {
   // The KDF runs before the transaction: 100,000 PBKDF2 rounds should not hold a row lock.
   const passwordHash = await hashPassword(input.password);
   let accountEmail = "";
   const accountId = await deps.db.transaction(async (tx) => {
     const used = await consumeToken(tx, input.token, [input.purpose]);
-    if (!used) throw new ApiError("invalid_token", { detail: INVALID_LINK });
+    // Nothing is written when the link is not valid: the transaction has nothing to roll back.
+    if (!used) return undefined;
     accountEmail = used.email;
     await tx
       .insert(portalCredentials)
@@ -79,8 +79,9 @@ export async function setPasswordWithToken(
     });
     return used.accountId;
   });
+  if (accountId === undefined) return refused("invalid_token", INVALID_LINK);
   await endOtherSessions(deps.redis, accountId);
   // No reset link is left in the inbox: a new request must not wait for the pacing of the used one.
   await forgetResetMail(deps.redis, accountEmail);
-  return accountId;
+  return { outcome: "set", accountId };
 }

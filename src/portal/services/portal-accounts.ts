@@ -1,5 +1,4 @@
 import { openDatabase } from "../../db/client";
-import { ApiError } from "../../lib/errors";
 import { countMailRequest } from "../auth/mail-limit";
 import { accountMailDeps } from "./account-mail";
 import { changePassword, requestEmailChange } from "./account-settings";
@@ -7,6 +6,7 @@ import { confirmEmail, sendVerification } from "./email-verification";
 import { sendPasswordReset, setPasswordWithToken } from "./password-reset";
 import { currentAccount, type Limited, type SignedIn, startSession } from "./portal-auth";
 import { type PortalCaller, sessionOf } from "./portal-deps";
+import { isRefused, type Refused, refused } from "./refusal";
 
 /**
  * Portal accounts as the pages and the JSON API run them: verification, password reset, invitations and the
@@ -16,12 +16,14 @@ const mailDeps = (caller: PortalCaller) => accountMailDeps(caller.services);
 
 /**
  * Mails a new verification link to the signed-in developer, at most 3 an hour.
- * @throws ApiError `conflict` (409) when the address is verified already; 503/502 from the mailer.
+ * @returns `sent`, `limited`, or a `conflict` refusal (409) when the address is verified already.
+ * @throws ApiError 503/502 from the mailer.
  */
-export async function resendVerification(caller: PortalCaller): Promise<{ outcome: "sent" } | Limited> {
+export async function resendVerification(
+  caller: PortalCaller,
+): Promise<{ outcome: "sent" } | Limited | Refused> {
   const account = await currentAccount(caller);
-  if (account.emailVerifiedAt)
-    throw new ApiError("conflict", { detail: "Your email address is verified already." });
+  if (account.emailVerifiedAt) return refused("conflict", "Your email address is verified already.");
   const deps = mailDeps(caller);
   const verdict = await countMailRequest(deps.redis, [{ limit: "verificationResend", id: account.id }]);
   if (!verdict.allowed) return { outcome: "limited", retryAfterSeconds: verdict.retryAfterSeconds };
@@ -71,39 +73,45 @@ export async function requestPasswordReset(
   return { outcome: "accepted" };
 }
 
-/** Sets a new password from a reset link; every session of the account ends. Returns the account id. */
+/** Sets a new password from a reset link; every session of the account ends (see setPasswordWithToken). */
 export async function resetPassword(caller: PortalCaller, input: { token: string; password: string }) {
   const { db, redis, log } = caller.services;
-  const accountId = await setPasswordWithToken({ db, redis }, { ...input, purpose: "reset_password" });
-  log.info("portal password reset", { accountId });
-  return accountId;
+  const result = await setPasswordWithToken({ db, redis }, { ...input, purpose: "reset_password" });
+  if (!isRefused(result)) log.info("portal password reset", { accountId: result.accountId });
+  return result;
 }
 
-/** Accepts an invitation: sets the password, verifies the address, and signs the visitor in. */
+/**
+ * Accepts an invitation: sets the password, verifies the address, and signs the visitor in.
+ * @returns the new session, or an `invalid_token` refusal (400) for a link that is not valid.
+ */
 export async function acceptInvitation(
   caller: PortalCaller,
   input: { token: string; password: string },
-): Promise<SignedIn> {
+): Promise<SignedIn | Refused> {
   const { db, redis, log } = caller.services;
-  const accountId = await setPasswordWithToken({ db, redis }, { ...input, purpose: "invitation" });
-  log.info("portal invitation accepted", { accountId });
-  return startSession(caller, accountId);
+  const result = await setPasswordWithToken({ db, redis }, { ...input, purpose: "invitation" });
+  if (isRefused(result)) return result;
+  log.info("portal invitation accepted", { accountId: result.accountId });
+  return startSession(caller, result.accountId);
 }
 
+/** Changes the signed-in developer's password (see changePassword): `changed`, or a refusal for a wrong one. */
 export async function changeOwnPassword(
   caller: PortalCaller,
   input: { currentPassword: string; newPassword: string },
-): Promise<void> {
+) {
   const session = sessionOf(caller);
-  await changePassword(mailDeps(caller), {
+  return changePassword(mailDeps(caller), {
     account: await currentAccount(caller),
     sessionId: session.id,
     ...input,
   });
 }
 
+/** Starts the signed-in developer's email change (see requestEmailChange): `sent`, or a refusal. */
 export async function changeOwnEmail(caller: PortalCaller, input: { email: string; password: string }) {
-  await requestEmailChange(mailDeps(caller), {
+  return requestEmailChange(mailDeps(caller), {
     account: await currentAccount(caller),
     newEmail: input.email,
     password: input.password,

@@ -22,7 +22,7 @@ export type SignedIn = {
   csrfToken: string;
   session: { id: string; ttlSeconds: number };
 };
-export type LoginResult = SignedIn | { outcome: "invalid" } | Limited;
+type LoginResult = SignedIn | { outcome: "invalid" } | Limited;
 
 /** The one message for an unknown email, an account without a password and a wrong password. */
 export const INVALID_LOGIN = "The email or password is not correct.";

@@ -1,11 +1,12 @@
-import { publishCommittedTier } from "../../billing/account-publish";
-import { createBillingPortalSession, createCheckoutSession } from "../../billing/checkout";
+import { billingDeps } from "../../billing/checkout/billing-deps";
+import { createBillingPortalSession, createCheckoutSession } from "../../billing/checkout/checkout";
 import {
   cancelScheduledChange,
   changePlan,
   type PlanChangePreview,
   previewPlanChange,
-} from "../../billing/plan-change";
+} from "../../billing/checkout/plan-change";
+import { publishCommittedTier } from "../../billing/stripe/account-publish";
 import type { Account } from "../../db/schema/accounts";
 import { DAY_MS } from "../../lib/time";
 import { isTierId, planFor, purchasableTiers, type TierId } from "../../plans/plans";
@@ -76,16 +77,7 @@ export function billingSummary(
  * that developer is. Stripe is read first: without STRIPE_SECRET_KEY the answer is 503 before anything else.
  */
 function checkoutDeps(caller: PortalCaller) {
-  const { services } = caller;
-  const deps = {
-    stripe: services.stripe,
-    db: services.db,
-    environment: services.config.keyEnvironment,
-    portalBase: services.portalBase,
-    log: services.log,
-    downgradeTiming: services.config.planDowngradeTiming,
-  };
-  return { deps, accountId: sessionOf(caller).accountId };
+  return { deps: billingDeps(caller.services), accountId: sessionOf(caller).accountId };
 }
 
 /** A Stripe Checkout URL for `tier`; the tier itself changes only when Stripe's webhook confirms payment. */
@@ -103,12 +95,11 @@ export function planChangePreview(caller: PortalCaller, tier: TierId): Promise<P
 /** Applies the plan change previewed at `prorationDate`; the new tier reaches the edge before this returns. */
 export async function applyPlanChange(caller: PortalCaller, tier: TierId, prorationDate?: number) {
   const { deps, accountId } = checkoutDeps(caller);
-  const { config, redis } = caller.services;
-  const result = await changePlan({ ...deps, graceDays: config.pastDueGraceDays }, accountId, tier, {
+  const result = await changePlan(deps, accountId, tier, {
     prorationDate,
     actor: { type: "portal", id: accountId },
   });
-  await publishCommittedTier(deps.db, redis, accountId);
+  await publishCommittedTier(deps.db, caller.services.redis, accountId);
   return result;
 }
 
@@ -132,10 +123,6 @@ export function billingRedirectOrigins(stripeApiBase: string): string[] {
 /** Cancels the change pending at the period's end; the subscription keeps its plan. */
 export async function cancelPendingPlanChange(caller: PortalCaller): Promise<void> {
   const { deps, accountId } = checkoutDeps(caller);
-  const { config, redis } = caller.services;
-  await cancelScheduledChange({ ...deps, graceDays: config.pastDueGraceDays }, accountId, {
-    type: "portal",
-    id: accountId,
-  });
-  await publishCommittedTier(deps.db, redis, accountId);
+  await cancelScheduledChange(deps, accountId, { type: "portal", id: accountId });
+  await publishCommittedTier(deps.db, caller.services.redis, accountId);
 }

@@ -3,6 +3,7 @@ import { createKey, listKeys, revokeKey, rotateKey } from "../../keys/key-servic
 import type { KeyServiceDeps } from "../../keys/service-deps";
 import { ApiError } from "../../lib/errors";
 import { lastUsedTimes } from "../../usage/last-used";
+import { type Refused, refused } from "./refusal";
 
 /**
  * The developer's own keys. Every operation is scoped by the session's account id (key-service checks it in
@@ -31,12 +32,24 @@ export async function listPortalKeys(deps: Deps): Promise<PortalKey[]> {
   return keys.map((key) => portalKey(key, lastUsed.get(key.id)));
 }
 
+/**
+ * Issues a key for the developer's account.
+ * @returns the key (shown once) and its record, or a `conflict` refusal (409, with the cap as `limit`) when
+ *   the account has MAX_ACTIVE_KEYS active keys.
+ */
 export async function createPortalKey(
   deps: Deps,
   input: { name: string; expiresAt: Date | null },
-): Promise<{ key: string; record: PortalKey }> {
+): Promise<{ key: string; record: PortalKey } | Refused> {
   // Counted under a lock on the account in the insert's transaction: concurrent creations cannot pass the cap.
   const issued = await createKey(deps, deps.accountId, input, { maxActiveKeys: MAX_ACTIVE_KEYS });
+  if ("outcome" in issued) {
+    return refused(
+      "conflict",
+      `An account can have ${issued.maxActiveKeys} active keys; revoke one you no longer use.`,
+      { extensions: { limit: issued.maxActiveKeys } },
+    );
+  }
   return { key: issued.key, record: portalKey(issued.record) };
 }
 

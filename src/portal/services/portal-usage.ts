@@ -6,7 +6,7 @@ import { planFor } from "../../plans/plans";
 import { redisKeys } from "../../store/layout";
 import { type DayCounts, type UsageSeries, usageSeries } from "../../usage/usage-service";
 
-export interface QuotaUse {
+interface QuotaUse {
   /** YYYY-MM, UTC. */
   month: string;
   used: number;

@@ -1,5 +1,5 @@
 import type { FC } from "hono/jsx";
-import type { PlanChangePreview } from "../../../billing/plan-change";
+import type { PlanChangePreview } from "../../../billing/checkout/plan-change";
 import { planFor } from "../../../plans/plans";
 import type { BillingSummary } from "../../services/portal-billing";
 import { CsrfField, formatNumber, Layout, Notice, type PageContext, When } from "../layout";

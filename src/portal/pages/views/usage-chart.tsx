@@ -3,7 +3,7 @@ import type { DayCounts } from "../../../usage/usage-service";
 import { formatNumber } from "../layout";
 
 /** The outcomes the chart stacks, bottom up, with their colours (each at least 3:1 against white). */
-export const CHART_OUTCOMES = [
+const CHART_OUTCOMES = [
   { key: "ok", label: "OK", color: "#1d4ed8" },
   { key: "rate_limited", label: "Rate limited", color: "#d97706" },
   { key: "quota", label: "Over quota", color: "#b91c1c" },
@@ -14,7 +14,7 @@ const HEIGHT = 240;
 const PAD = { left: 48, right: 8, top: 12, bottom: 28 };
 
 /** The axis maximum: four gridline steps of 1, 2 or 5 times a power of ten, so every label is a round number. */
-export function niceMax(value: number): number {
+function niceMax(value: number): number {
   const rough = Math.max(1, value / 4);
   const power = 10 ** Math.floor(Math.log10(rough));
   const step =

@@ -7,7 +7,7 @@ import type { SubscriptionView } from "./entitlement";
  * it has, ended ones included, each with its latest invoice. Only the fields used are parsed, leniently
  * (ids or expanded objects), so a field Stripe adds or moves elsewhere does not break the read.
  */
-export type CustomerState = { exists: false } | { exists: true; subscriptions: SubscriptionView[] };
+type CustomerState = { exists: false } | { exists: true; subscriptions: SubscriptionView[] };
 
 const ref = z
   .union([z.string(), z.object({ id: z.string() })])

@@ -1,4 +1,4 @@
-import { basePriceTier, type PriceEnvironment, type TierId, tierRank } from "../plans/plans";
+import { basePriceTier, type PriceEnvironment, type TierId, tierRank } from "../../plans/plans";
 
 /**
  * What an account is entitled to, derived from ALL of its Stripe customer's subscriptions as Stripe has them
@@ -67,7 +67,7 @@ export function subscriptionTier(prices: string[], environment: PriceEnvironment
 }
 
 /** Whether the subscription grants its tier at `now`. */
-export function grants(subscription: SubscriptionView, now: Date, graceDays: number): boolean {
+function grants(subscription: SubscriptionView, now: Date, graceDays: number): boolean {
   if (subscription.status === "active" || subscription.status === "trialing") return true;
   if (subscription.status !== "past_due") return false;
   const since = subscription.unpaidSince ?? now;

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { ApiError } from "../lib/errors";
-import { problemResponses } from "../lib/openapi";
-import { billingEventTypes } from "./stripe-facts";
+import { ApiError } from "../../lib/errors";
+import { problemResponses } from "../../lib/openapi";
+import { billingEventTypes } from "../stripe/stripe-facts";
 
 /** Stripe's event payloads are well under this; anything larger is not from Stripe. */
 const MAX_WEBHOOK_BYTES = 512 * 1024;

@@ -1,6 +1,6 @@
 import Stripe from "stripe";
-import type { Logger } from "../lib/log";
-import { type PriceEnvironment, plans } from "../plans/plans";
+import type { Logger } from "../../lib/log";
+import { type PriceEnvironment, plans } from "../../plans/plans";
 import { type SubscriptionView, subscriptionTier } from "./entitlement";
 
 /**
@@ -17,11 +17,11 @@ import { type SubscriptionView, subscriptionTier } from "./entitlement";
  * item present and asks nothing).
  *
  * Usage is not lost meanwhile: the metering job reports every request made under a metered tier to the meter
- * for the customer (src/billing/metering.ts), whatever the subscription's items; Stripe keeps those meter
+ * for the customer (src/billing/metering/metering.ts), whatever the subscription's items; Stripe keeps those meter
  * events on the customer, and once the metered item exists its invoice bills the meter's events of the
  * item's billing period, which for an item added mid-period is the subscription's current period.
  */
-export interface MeteredRepair {
+interface MeteredRepair {
   subscriptionId: string;
   price: string;
 }
@@ -29,10 +29,7 @@ export interface MeteredRepair {
 const RUNNING = new Set(["active", "trialing", "past_due"]);
 
 /** The metered price `view` should carry and does not; undefined when nothing is missing. */
-export function missingMeteredPrice(
-  view: SubscriptionView,
-  environment: PriceEnvironment,
-): string | undefined {
+function missingMeteredPrice(view: SubscriptionView, environment: PriceEnvironment): string | undefined {
   if (!RUNNING.has(view.status)) return undefined;
   const tier = subscriptionTier(view.prices, environment);
   if (!tier || !plans[tier].metered) return undefined;
@@ -41,7 +38,7 @@ export function missingMeteredPrice(
   return metered[0];
 }
 
-export const repairIdempotencyKey = (subscriptionId: string, price: string) =>
+const repairIdempotencyKey = (subscriptionId: string, price: string) =>
   `metered-price:${subscriptionId}:${price}`;
 
 /**

@@ -1,6 +1,6 @@
 import Stripe from "stripe";
 import { z } from "zod";
-import { ApiError } from "../lib/errors";
+import { ApiError } from "../../lib/errors";
 
 /** Stripe's default: a signature older than five minutes is refused, so a captured delivery cannot be replayed later. */
 const TOLERANCE_SECONDS = 300;

@@ -1,6 +1,6 @@
 import Stripe from "stripe";
-import type { Config } from "../config";
-import { ApiError } from "../lib/errors";
+import type { Config } from "../../config";
+import { ApiError } from "../../lib/errors";
 
 const clients = new Map<string, Stripe>();
 

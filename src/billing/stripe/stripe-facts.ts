@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /**
  * Which account and customer a verified Stripe event is about. The event's object is NOT taken as the
- * account's state: the sync re-reads the customer from Stripe (customer-sync.ts). So only ids are parsed
+ * account's state: the sync re-reads the customer from Stripe (webhooks/customer-sync.ts). So only ids are parsed
  * here, leniently (an id or an expanded object), because a payload's shape follows the API version of the
  * endpoint in Stripe's dashboard, not the SDK's.
  *
@@ -41,7 +41,7 @@ export function isBillingEventType(type: string): type is BillingEventType {
   return (billingEventTypes as readonly string[]).includes(type);
 }
 
-export interface EventSubject {
+interface EventSubject {
   customerId: string | null;
   /** The account the event names itself (Checkout's client_reference_id, our metadata.account_id). */
   accountId: string | null;

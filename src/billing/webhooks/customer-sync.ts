@@ -1,18 +1,18 @@
 import { and, eq, ne } from "drizzle-orm";
 import type Stripe from "stripe";
-import { recordAudit } from "../audit/audit";
-import type { Database } from "../db/client";
-import { type Account, accounts } from "../db/schema/accounts";
-import { stripeEvents } from "../db/schema/stripe-events";
-import type { Logger } from "../lib/log";
-import type { PriceEnvironment } from "../plans/plans";
+import { recordAudit } from "../../audit/audit";
+import type { Database } from "../../db/client";
+import { type Account, accounts } from "../../db/schema/accounts";
+import { stripeEvents } from "../../db/schema/stripe-events";
+import type { Logger } from "../../lib/log";
+import type { PriceEnvironment } from "../../plans/plans";
 import { deriveEntitlement, type Entitlement, isEnded, type SubscriptionView } from "./entitlement";
 import { repairMeteredItems } from "./metered-repair";
 import { readCustomerState } from "./stripe-customer-state";
 
 type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
-export interface SyncDeps {
+interface SyncDeps {
   db: Database;
   stripe: Stripe;
   environment: PriceEnvironment;
@@ -23,7 +23,7 @@ export interface SyncDeps {
 }
 
 /** Why a sync runs: a Stripe event (claimed once), or the gateway itself (plan change, cron). */
-export interface SyncTrigger {
+interface SyncTrigger {
   event?: { id: string; type: string; created: number };
   /** The Stripe customer the event is about. */
   customerId?: string | null;

@@ -1,15 +1,15 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import Stripe from "stripe";
-import type { Database } from "../db/client";
-import { ApiError } from "../lib/errors";
-import type { Logger } from "../lib/log";
-import type { PriceEnvironment } from "../plans/plans";
-import { publishCommittedTier } from "./account-publish";
+import type { Database } from "../../db/client";
+import { ApiError } from "../../lib/errors";
+import type { Logger } from "../../lib/log";
+import type { PriceEnvironment } from "../../plans/plans";
+import { publishCommittedTier } from "../stripe/account-publish";
+import { type BillingEventType, subjectOf, UnreadableEvent } from "../stripe/stripe-facts";
 import { type SyncOutcome, syncCustomer } from "./customer-sync";
-import { type BillingEventType, subjectOf, UnreadableEvent } from "./stripe-facts";
 import type { VerifiedEvent } from "./webhook-verify";
 
-export interface WebhookDeps {
+interface WebhookDeps {
   db: Database;
   redis: Redis;
   stripe: Stripe;
@@ -19,7 +19,7 @@ export interface WebhookDeps {
   log: Logger;
 }
 
-export type WebhookAnswer = { status: "processed"; outcome: SyncOutcome } | { status: "duplicate" };
+type WebhookAnswer = { status: "processed"; outcome: SyncOutcome } | { status: "duplicate" };
 
 /**
  * One verified billing event: find its customer, re-read that customer from Stripe and apply the result once

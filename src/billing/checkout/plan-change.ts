@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
-import { getAccount } from "../keys/account-service";
-import { ApiError } from "../lib/errors";
+import { getAccount } from "../../keys/account-service";
+import { ApiError } from "../../lib/errors";
 import {
   basePriceTier,
   checkoutPrices,
@@ -8,11 +8,11 @@ import {
   type PriceEnvironment,
   type TierId,
   tierRank,
-} from "../plans/plans";
+} from "../../plans/plans";
+import { callStripe } from "../stripe/stripe-errors";
+import { type SyncResult, syncCustomer } from "../webhooks/customer-sync";
+import { isEnded } from "../webhooks/entitlement";
 import type { CheckoutDeps } from "./checkout";
-import { type SyncResult, syncCustomer } from "./customer-sync";
-import { isEnded } from "./entitlement";
-import { callStripe } from "./stripe-errors";
 
 /**
  * Plan changes for subscribers, through the Subscriptions API (Stripe's billing portal cannot update a
@@ -34,7 +34,7 @@ import { callStripe } from "./stripe-errors";
  * the newest choice wins. The preview and the change use the same `proration_date`, so the amount shown is
  * the amount charged.
  */
-export type DowngradeTiming = "period_end" | "immediately";
+type DowngradeTiming = "period_end" | "immediately";
 
 export type PlanChangeDeps = CheckoutDeps & { downgradeTiming: DowngradeTiming };
 
@@ -236,7 +236,7 @@ export async function previewPlanChange(
   };
 }
 
-export interface PlanChangeResult {
+interface PlanChangeResult {
   from: TierId;
   to: TierId;
   effective: "now" | "period_end";

@@ -1,9 +1,9 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { eq } from "drizzle-orm";
-import type { Database } from "../db/client";
-import { accounts } from "../db/schema/accounts";
-import { publishAccountRecord } from "../keys/record-store";
-import { toAccountRecord } from "../keys/records";
+import type { Database } from "../../db/client";
+import { accounts } from "../../db/schema/accounts";
+import { publishAccountRecord } from "../../keys/record-store";
+import { toAccountRecord } from "../../keys/records";
 
 const MAX_ROUNDS = 3;
 

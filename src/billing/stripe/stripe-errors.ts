@@ -1,6 +1,6 @@
 import Stripe from "stripe";
-import { ApiError } from "../lib/errors";
-import type { Logger } from "../lib/log";
+import { ApiError } from "../../lib/errors";
+import type { Logger } from "../../lib/log";
 
 /**
  * Runs a Stripe call; a Stripe error becomes a 502 problem naming what Stripe said by its code, never by its

@@ -1,14 +1,14 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { and, asc, isNotNull, lte, ne } from "drizzle-orm";
 import type Stripe from "stripe";
-import type { Database } from "../db/client";
-import { accounts } from "../db/schema/accounts";
-import type { Logger } from "../lib/log";
-import type { PriceEnvironment } from "../plans/plans";
-import { publishCommittedTier } from "./account-publish";
+import type { Database } from "../../db/client";
+import { accounts } from "../../db/schema/accounts";
+import type { Logger } from "../../lib/log";
+import type { PriceEnvironment } from "../../plans/plans";
+import { publishCommittedTier } from "../stripe/account-publish";
 import { syncCustomer } from "./customer-sync";
 
-export interface PastDueDeps {
+interface PastDueDeps {
   db: Database;
   redis: Redis;
   stripe: Stripe;
@@ -21,7 +21,7 @@ export interface PastDueDeps {
 const DAY_MS = 86_400_000;
 /** Accounts per run; the next run (the cron repeats) takes the rest. */
 const BATCH = 100;
-export const PAST_DUE_JOB_ACTOR = { type: "system", id: "past-due-grace" } as const;
+const PAST_DUE_JOB_ACTOR = { type: "system", id: "past-due-grace" } as const;
 
 /**
  * For the scheduled job: the grace period of a past-due subscription ends without any Stripe event, so

@@ -1,6 +1,5 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
-import { adminAuth } from "../admin/admin-auth";
-import type { AppEnv } from "../lib/context";
+import { adminAuth } from "../../admin/admin-auth";
+import { createRouter } from "../../lib/create-router";
 import {
   cancelScheduledChangeHandler,
   changePlanHandler,
@@ -18,8 +17,8 @@ import {
  * Billing routes of the admin API, mounted into it (/admin/v1), so they share its OpenAPI document. They
  * guard themselves with the admin token rather than rely on where they are mounted.
  */
-export function createBillingAdminRouter(defaultHook: ConstructorParameters<typeof OpenAPIHono<AppEnv>>[0]) {
-  const router = new OpenAPIHono<AppEnv>(defaultHook);
+export function createBillingAdminRouter() {
+  const router = createRouter();
   // Scoped to these paths: a "*" here would, once mounted at the admin root, run for every admin route.
   // (cancelScheduledChangeRoute shares changePlanRoute's path, so that guard covers it.)
   for (const route of [createCheckoutSessionRoute, createBillingPortalSessionRoute, changePlanRoute]) {

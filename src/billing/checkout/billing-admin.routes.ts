@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { IdParam } from "../admin/admin.schemas";
-import { problemResponses } from "../lib/openapi";
-import { plans, type TierId, tierIds } from "../plans/plans";
+import { IdParam } from "../../admin/admin.schemas";
+import { problemResponses } from "../../lib/openapi";
+import { plans, type TierId, tierIds } from "../../plans/plans";
 
 /** Tiers with a Stripe price in some environment; the handler checks this deployment's environment. */
 const sellableTiers = tierIds.filter((tier) => {

@@ -1,13 +1,13 @@
 import { and, asc, eq, gte, inArray, isNotNull, lte, or, sql } from "drizzle-orm";
 import Stripe from "stripe";
-import type { Database } from "../db/client";
-import { accounts } from "../db/schema/accounts";
-import { meterReports } from "../db/schema/meter-reports";
-import { usageDaily } from "../db/schema/usage-daily";
-import type { Logger } from "../lib/log";
-import { plans, tierIds } from "../plans/plans";
+import type { Database } from "../../db/client";
+import { accounts } from "../../db/schema/accounts";
+import { meterReports } from "../../db/schema/meter-reports";
+import { usageDaily } from "../../db/schema/usage-daily";
+import type { Logger } from "../../lib/log";
+import { plans, tierIds } from "../../plans/plans";
 
-export interface MeteringDeps {
+interface MeteringDeps {
   db: Database;
   stripe: Stripe;
   /** STRIPE_METER_EVENT_NAME: the `event_name` of the Stripe meter that bills metered tiers. */
@@ -15,7 +15,7 @@ export interface MeteringDeps {
   log?: Logger;
 }
 
-export interface MeteringResult {
+interface MeteringResult {
   /** Meter events Stripe accepted in this run. */
   events: number;
   /** Requests they reported. */

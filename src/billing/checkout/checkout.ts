@@ -1,14 +1,14 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type Stripe from "stripe";
-import type { Database } from "../db/client";
-import { type Account, accounts } from "../db/schema/accounts";
-import { getAccount } from "../keys/account-service";
-import { ApiError } from "../lib/errors";
-import type { Logger } from "../lib/log";
-import { checkoutPrices, type PriceEnvironment, type TierId } from "../plans/plans";
-import { isEnded } from "./entitlement";
-import { isMissing, readCustomerState } from "./stripe-customer-state";
-import { callStripe } from "./stripe-errors";
+import type { Database } from "../../db/client";
+import { type Account, accounts } from "../../db/schema/accounts";
+import { getAccount } from "../../keys/account-service";
+import { ApiError } from "../../lib/errors";
+import type { Logger } from "../../lib/log";
+import { checkoutPrices, type PriceEnvironment, type TierId } from "../../plans/plans";
+import { callStripe } from "../stripe/stripe-errors";
+import { isEnded } from "../webhooks/entitlement";
+import { isMissing, readCustomerState } from "../webhooks/stripe-customer-state";
 
 /**
  * Self-serve purchase: Stripe Checkout to subscribe, the Stripe billing portal for cards, invoices and
@@ -23,7 +23,7 @@ export interface CheckoutDeps {
   log?: Logger;
 }
 
-export const billingPage = (portalBase: string) => `${portalBase.replace(/\/+$/, "")}/portal/billing`;
+const billingPage = (portalBase: string) => `${portalBase.replace(/\/+$/, "")}/portal/billing`;
 
 /**
  * A Checkout session for `tier`.

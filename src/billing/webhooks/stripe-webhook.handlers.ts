@@ -1,17 +1,14 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { openDatabase } from "../db/client";
-import type { AppEnv } from "../lib/context";
-import { ApiError } from "../lib/errors";
-import { redisFor } from "../store/redis";
-import { stripeClient } from "./stripe-client";
-import { isBillingEventType } from "./stripe-facts";
+import type { AppEnv } from "../../lib/context";
+import { ApiError } from "../../lib/errors";
+import { isBillingEventType } from "../stripe/stripe-facts";
 import type { stripeWebhookRoute } from "./stripe-webhook.routes";
 import { handleBillingEvent } from "./webhook-service";
 import { verifyStripeEvent } from "./webhook-verify";
 
 export const stripeWebhookHandler: RouteHandler<typeof stripeWebhookRoute, AppEnv> = async (c) => {
-  const config = c.get("config");
-  const log = c.get("log");
+  const services = c.get("services");
+  const { config, log } = services;
   if (!config.stripeWebhookSecret) {
     throw new ApiError("billing_not_configured", { detail: "STRIPE_WEBHOOK_SECRET is not set." });
   }
@@ -30,23 +27,20 @@ export const stripeWebhookHandler: RouteHandler<typeof stripeWebhookRoute, AppEn
     log.warn("stripe event of the other mode ignored", { eventId: event.id, livemode: event.livemode });
     return c.json({ status: "ignored" as const }, 200);
   }
-  const { db, close } = openDatabase(config);
-  try {
-    const answer = await handleBillingEvent(
-      {
-        db,
-        redis: redisFor(config),
-        stripe: stripeClient(config),
-        environment: config.keyEnvironment,
-        graceDays: config.pastDueGraceDays,
-        now: new Date(),
-        log,
-      },
-      { ...event, type: event.type },
-    );
-    return c.json(answer, 200);
-  } finally {
-    // After the work, not before: waitUntil(close()) calls close() at once. The pool ends after the response.
-    c.executionCtx.waitUntil(close().catch(() => {}));
-  }
+  // Applied before the answer, never handed to waitUntil: only a 2xx tells Stripe the event is applied, and a
+  // failure must answer 500 so Stripe delivers it again. So the request's own pool (services.db, ended after
+  // the response by requestServices) is the right one.
+  const answer = await handleBillingEvent(
+    {
+      db: services.db,
+      redis: services.redis,
+      stripe: services.stripe,
+      environment: config.keyEnvironment,
+      graceDays: config.pastDueGraceDays,
+      now: new Date(services.clock.now()),
+      log,
+    },
+    { ...event, type: event.type },
+  );
+  return c.json(answer, 200);
 };
