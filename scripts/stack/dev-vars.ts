@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 
 /** Fresh secrets shaped like the real ones, so format checks in the worker accept them. */
 const generators: Record<string, () => string> = {
-  STRIPE_WEBHOOK_SECRET: () => `whsec_${randomBytes(24).toString("base64url")}`,
+  STRIPE_WEBHOOK_SECRET: () => `whsec_${randomBytes(24).toString("hex")}`,
 };
 const generateSecret = (name: string) => generators[name]?.() ?? randomBytes(32).toString("base64url");
 
