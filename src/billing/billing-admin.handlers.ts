@@ -64,7 +64,7 @@ export const changePlanHandler: RouteHandler<typeof changePlanRoute, AppEnv> = a
   c.header("Cache-Control", "no-store");
   if (preview) {
     const answer = await withServices(c, (deps) =>
-      previewPlanChange({ ...deps, downgradeTiming: config.planDowngradeTiming }, id, tier),
+      previewPlanChange({ ...deps, downgradeTiming: config.planDowngradeTiming }, id, tier, "admin"),
     );
     return c.json({ ...answer, applied: false }, 200);
   }
