@@ -264,6 +264,80 @@ describe("stripe stand-in: the calls the gateway makes", () => {
     ]);
   });
 
+  it("refuses a proration date outside the current period, as Stripe does, instead of clamping it", async () => {
+    const customer = await stripe.customers.create({
+      invoice_settings: { default_payment_method: "pm_card_visa" },
+    });
+    const subscription = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: "price_basic_test" }],
+    });
+    const base = subscription.items.data[0] as Stripe.SubscriptionItem;
+    const change = [{ id: base.id, price: "price_pro_test" }];
+    const message = "Cannot specify proration date outside of current subscription period";
+    for (const date of [1, base.current_period_start - 1, base.current_period_end + 1]) {
+      const previewed = await failure(() =>
+        stripe.invoices.createPreview({
+          customer: customer.id,
+          subscription: subscription.id,
+          subscription_details: { items: change, proration_behavior: "always_invoice", proration_date: date },
+        }),
+      );
+      expect(previewed, `preview at ${date}`).toMatchObject({
+        statusCode: 400,
+        type: "StripeInvalidRequestError",
+        message,
+        param: "subscription_details[proration_date]",
+      });
+      const updated = await failure(() =>
+        stripe.subscriptions.update(subscription.id, {
+          items: change,
+          proration_behavior: "always_invoice",
+          proration_date: date,
+        }),
+      );
+      expect(updated, `update at ${date}`).toMatchObject({
+        statusCode: 400,
+        type: "StripeInvalidRequestError",
+        message,
+        param: "proration_date",
+      });
+    }
+    // Nothing was changed or invoiced by the refused updates.
+    const after = await stripe.subscriptions.retrieve(subscription.id);
+    expect(after.items.data.map((item) => item.price.id)).toEqual(["price_basic_test"]);
+    // A date inside the period is taken: the period's start prorates the whole period.
+    const whole = await stripe.invoices.createPreview({
+      customer: customer.id,
+      subscription: subscription.id,
+      subscription_details: {
+        items: change,
+        proration_behavior: "always_invoice",
+        proration_date: base.current_period_start,
+      },
+    });
+    expect(whole.amount_due).toBe(9900 - 1900);
+  });
+
+  it("lists only the invoices of the subscription asked for", async () => {
+    const customer = await stripe.customers.create({
+      invoice_settings: { default_payment_method: "pm_card_visa" },
+    });
+    const first = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: "price_basic_test" }],
+    });
+    const second = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: "price_pro_test" }],
+    });
+    const ofFirst = await stripe.invoices.list({ subscription: first.id });
+    expect(ofFirst.data.map((invoice) => invoice.id)).toEqual([first.latest_invoice]);
+    const ofSecond = await stripe.invoices.list({ customer: customer.id, subscription: second.id });
+    expect(ofSecond.data.map((invoice) => invoice.id)).toEqual([second.latest_invoice]);
+    expect((await stripe.invoices.list({ customer: customer.id })).data).toHaveLength(2);
+  });
+
   it("deletes customers as Stripe does: subscriptions canceled, then retrieve answers deleted", async () => {
     const customer = await stripe.customers.create({
       invoice_settings: { default_payment_method: "pm_card_visa" },

@@ -13,6 +13,7 @@ import {
   requirePrice,
   requireSubscription,
   resumeSubscription,
+  subscriptionOfInvoice,
   updateCustomer,
   updateSubscription,
 } from "./billing.ts";
@@ -146,7 +147,9 @@ export function routeApi(
       return ok(
         listOf(
           Object.values(engine.data.invoices).filter(
-            (invoice) => params.customer === undefined || invoice.customer === params.customer,
+            (invoice) =>
+              (params.customer === undefined || invoice.customer === params.customer) &&
+              (params.subscription === undefined || subscriptionOfInvoice(invoice) === params.subscription),
           ),
           params,
           "/v1/invoices",

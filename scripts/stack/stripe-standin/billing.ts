@@ -405,6 +405,20 @@ export function periodLines(
   return lines;
 }
 
+/**
+ * The proration date to use: `date` (Unix seconds) when given, else now. Stripe refuses a date outside the
+ * subscription's current period (400 invalid_request_error, "Cannot specify proration date outside of current
+ * subscription period") rather than clamping it, so the stand-in does too.
+ */
+export function prorationDateIn(subscription: StripeObject, date: number | undefined, param: string): number {
+  if (date === undefined) return nowSeconds();
+  const period = periodOf(subscription);
+  if (date < period.start || date > period.end) {
+    throw invalid(param, "Cannot specify proration date outside of current subscription period");
+  }
+  return date;
+}
+
 export interface SubscriptionUpdate {
   items?: ItemChange[];
   prorationBehavior?: "create_prorations" | "none" | "always_invoice";
@@ -427,7 +441,7 @@ export function updateSubscription(
   }
   const previous: Record<string, unknown> = {};
   const behaviour = update.prorationBehavior ?? "create_prorations";
-  const at = update.prorationDate ?? nowSeconds();
+  const at = prorationDateIn(subscription, update.prorationDate, "proration_date");
   let prorations: StripeObject[] = [];
   if (update.items && update.items.length > 0) {
     const planned = plannedItems(engine, subscription, update.items, at);
@@ -687,7 +701,7 @@ export function previewInvoice(
   if (input.customer && input.customer.id !== subscription.customer) {
     throw invalid("subscription", "The subscription does not belong to that customer.");
   }
-  const at = input.prorationDate ?? nowSeconds();
+  const at = prorationDateIn(subscription, input.prorationDate, "subscription_details[proration_date]");
   const planned = plannedItems(engine, subscription, input.items ?? [], at);
   const behaviour = input.prorationBehavior ?? "create_prorations";
   const prorations = behaviour === "none" ? [] : planned.prorations;

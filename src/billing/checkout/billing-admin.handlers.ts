@@ -42,7 +42,7 @@ export const changePlanHandler: RouteHandler<typeof changePlanRoute, AppEnv> = a
   c.header("Cache-Control", "no-store");
   const deps = billingDeps(services);
   if (preview) {
-    const answer = await previewPlanChange(deps, id, tier);
+    const answer = await previewPlanChange(deps, id, tier, "admin");
     return c.json({ ...answer, applied: false }, 200);
   }
   const changed = await changePlan(deps, id, tier, { prorationDate, actor: admin });

@@ -71,7 +71,8 @@ const PlanChangeRequestSchema = z
       .default(false)
       .openapi({ description: "Only answer what the change would cost (Stripe's invoice preview)" }),
     prorationDate: z.number().int().positive().optional().openapi({
-      description: "Unix seconds: the preview's prorationDate, so the charge equals the preview",
+      description:
+        "Unix seconds: the preview's `prorationDate`, so the charge equals the preview. Accepted for 5 minutes (PRORATION_DATE_MAX_AGE_SECONDS) and inside the current period; otherwise 409: preview again",
     }),
   })
   .strict()

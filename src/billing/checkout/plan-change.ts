@@ -1,4 +1,6 @@
+import { sql } from "drizzle-orm";
 import type Stripe from "stripe";
+import type { Account } from "../../db/schema/accounts";
 import { getAccount } from "../../keys/account-service";
 import { ApiError } from "../../lib/errors";
 import {
@@ -32,7 +34,12 @@ import type { CheckoutDeps } from "./checkout";
  *    (`create_prorations`); to free, the subscription is cancelled now.
  * Any change first drops a change still pending (the schedule is released, cancel_at_period_end cleared):
  * the newest choice wins. The preview and the change use the same `proration_date`, so the amount shown is
- * the amount charged.
+ * the amount charged (https://docs.stripe.com/billing/subscriptions/prorations#preview-proration: "Stripe
+ * prorates to the second ... pass the proration_date"); the date is checked first (prorationDateProblem).
+ *
+ * Changes of one account run one at a time (withPlanChangeLock): a double click waits for the first change,
+ * then re-reads the subscription from Stripe and either repeats the same pending downgrade (200) or finds the
+ * plan already held (409), instead of racing the first change at Stripe.
  */
 type DowngradeTiming = "period_end" | "immediately";
 
@@ -75,6 +82,64 @@ function periodEndOf(subscription: Stripe.Subscription): number {
   return ends.length > 0 ? Math.min(...ends) : Math.floor(Date.now() / 1000);
 }
 
+/** Unix seconds: the start of the current period (the latest item's, so the date is inside every item's). */
+function periodStartOf(subscription: Stripe.Subscription): number {
+  const starts = subscription.items.data.map((item) => item.current_period_start);
+  return starts.length > 0 ? Math.max(...starts) : subscription.start_date;
+}
+
+/**
+ * How old a preview's `prorationDate` may be when the change is applied: 5 minutes, time to read a preview
+ * and confirm it. The date is chosen by the client, so it must be one the server could have handed out in a
+ * preview lately; a longer wait previews again.
+ *
+ * Why a window and not a signed date (HMAC): within the window every date is at most `now`, and an upgrade
+ * prorated from an earlier date costs MORE (more of the period at the higher price), so no date in the window
+ * makes an upgrade cheaper than prorating from now. The one gain left is on an immediate downgrade
+ * (PLAN_DOWNGRADE_TIMING=immediately), whose credit could start up to 5 minutes early: at most
+ * 300 s / 30 days = 0.012% of the price difference (under one cent from pro to basic). Signing would need a
+ * token beside the date in the API contract, and a secret to provision and rotate, to remove that cent.
+ */
+export const PRORATION_DATE_MAX_AGE_SECONDS = 300;
+
+/**
+ * Why `prorationDate` (Unix seconds, from a preview) cannot be used at `now`, or null when it can: it must
+ * not be in the future, be at most PRORATION_DATE_MAX_AGE_SECONDS old, and lie inside the current period
+ * (Stripe refuses a date outside it: "Cannot specify proration date outside of current subscription period").
+ */
+export function prorationDateProblem(
+  prorationDate: number,
+  period: { start: number; end: number },
+  now: Date,
+): string | null {
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  if (prorationDate > nowSeconds) return "its prorationDate is in the future";
+  if (nowSeconds - prorationDate > PRORATION_DATE_MAX_AGE_SECONDS) {
+    return `its prorationDate is more than ${PRORATION_DATE_MAX_AGE_SECONDS / 60} minutes old`;
+  }
+  if (prorationDate < period.start || prorationDate > period.end) {
+    return "its prorationDate is outside the subscription's current period";
+  }
+  return null;
+}
+
+/**
+ * Runs `work` while holding the account's plan-change lock: a transaction-scoped Postgres advisory lock
+ * keyed by the account id (pg_advisory_xact_lock, released at commit or rollback, so it is safe behind a
+ * transaction-mode pooler). Plan changes of one account therefore run one at a time and each reads the
+ * subscription from Stripe after the previous change's calls finished.
+ *
+ * Not the account row lock customer-sync.ts takes: the change ends with syncCustomer, which takes that row
+ * lock in its own transaction, so holding it here would wait on itself. The advisory lock serialises plan
+ * changes only; webhook syncs are not held up while Stripe is called.
+ */
+async function withPlanChangeLock<T>(deps: CheckoutDeps, accountId: string, work: () => Promise<T>) {
+  return deps.db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`plan-change:${accountId}`}, 0))`);
+    return work();
+  });
+}
+
 /** The account's running subscription, as Stripe has it now. @throws ApiError conflict without one. */
 async function runningSubscription(deps: CheckoutDeps, accountId: string) {
   const account = await getAccount(deps, accountId);
@@ -91,7 +156,35 @@ async function runningSubscription(deps: CheckoutDeps, accountId: string) {
       detail: `The subscription is ${subscription.status}: a plan can be changed only on a running subscription.`,
     });
   }
-  return { subscription, customerId };
+  return { subscription, customerId, account };
+}
+
+const pendingChangeOf = (subscription: Stripe.Subscription) =>
+  scheduleIdOf(subscription) !== null || subscription.cancel_at_period_end || subscription.cancel_at !== null;
+
+/** Where a client cancels a pending change: the route of its own surface. */
+const keepPlanHint = (surface: "admin" | "portal", accountId: string) =>
+  surface === "admin"
+    ? `DELETE /admin/v1/accounts/${accountId}/plan-change`
+    : 'DELETE /portal/api/billing/plan-change (or "Keep my current plan" on the billing page)';
+
+/** The 409 for the plan already held; with a change pending, what is pending and how to keep the plan. */
+function alreadyOnPlan(
+  tier: TierId,
+  subscription: Stripe.Subscription,
+  account: Account,
+  surface: "admin" | "portal",
+): ApiError {
+  if (!pendingChangeOf(subscription)) {
+    return new ApiError("conflict", { detail: `The subscription is already on the ${tier} plan.` });
+  }
+  const to = account.scheduledTier ?? (subscription.cancel_at_period_end ? "free" : "another plan");
+  const at = account.scheduledChangeAt ?? new Date(periodEndOf(subscription) * 1000);
+  return new ApiError("conflict", {
+    detail:
+      `The subscription is on the ${tier} plan, and a change to ${to} is scheduled for ${at.toISOString()}. ` +
+      `To keep the ${tier} plan, cancel that change: ${keepPlanHint(surface, account.id)}.`,
+  });
 }
 
 /** The change that moves the account's subscription to `tier`, from the subscription as Stripe has it now. */
@@ -100,6 +193,7 @@ async function planChangeFor(
   accountId: string,
   tier: TierId,
   prorationDate: number,
+  surface: "admin" | "portal",
 ): Promise<PlanChange> {
   const target = tier === "free" ? null : checkoutPrices(tier, deps.environment);
   if (tier !== "free" && !target) {
@@ -107,10 +201,9 @@ async function planChangeFor(
       detail: `The ${tier} tier is not for sale in ${deps.environment} mode: plans.ts lists no Stripe price for it.`,
     });
   }
-  const { subscription, customerId } = await runningSubscription(deps, accountId);
+  const { subscription, customerId, account } = await runningSubscription(deps, accountId);
   const from = currentTier(subscription, deps.environment) ?? "free";
-  if (from === tier)
-    throw new ApiError("conflict", { detail: `The subscription is already on the ${tier} plan.` });
+  if (from === tier) throw alreadyOnPlan(tier, subscription, account, surface);
   const downgrade = tierRank(tier) < tierRank(from);
   return {
     subscription,
@@ -190,14 +283,18 @@ const currentItems = (
 const prorationOf = (change: PlanChange) =>
   tierRank(change.to) > tierRank(change.from) ? "always_invoice" : "create_prorations";
 
-/** What moving to `tier` would cost, from Stripe's invoice preview. */
+/**
+ * What moving to `tier` would cost, from Stripe's invoice preview. Its `prorationDate` (now, Unix seconds) is
+ * what changePlan accepts back for PRORATION_DATE_MAX_AGE_SECONDS. `surface` names the cancel route in a 409.
+ */
 export async function previewPlanChange(
   deps: PlanChangeDeps,
   accountId: string,
   tier: TierId,
-  now = new Date(),
+  surface: "admin" | "portal" = "portal",
 ): Promise<PlanChangePreview> {
-  const change = await planChangeFor(deps, accountId, tier, Math.floor(now.getTime() / 1000));
+  const now = new Date();
+  const change = await planChangeFor(deps, accountId, tier, Math.floor(now.getTime() / 1000), surface);
   const effectiveAt = new Date((change.effective === "now" ? change.prorationDate : change.periodEnd) * 1000);
   const base = {
     from: change.from,
@@ -249,10 +346,24 @@ interface PlanChangeResult {
  * Moves the account's subscription to `tier` (now, or at the period's end: see the module's rules), then
  * syncs the account from Stripe at once (the webhook that follows finds the same state), so new limits or
  * the pending change show on the next request.
- * @throws ApiError conflict (409) without a running subscription or for the current plan;
- *   payment_provider_error (502) when Stripe refuses (a declined upgrade payment changes nothing).
+ * Runs under the account's plan-change lock (withPlanChangeLock), so a second identical request waits and
+ * then sees the first one's result.
+ * `options.prorationDate`: Unix seconds, a preview's; without it, now.
+ * @throws ApiError conflict (409) without a running subscription, for the current plan (naming a pending
+ *   change and how to cancel it), or for a prorationDate no recent preview could have given ("preview
+ *   again": prorationDateProblem); payment_provider_error (502) when Stripe refuses (a declined upgrade
+ *   payment changes nothing).
  */
-export async function changePlan(
+export function changePlan(
+  deps: PlanChangeDeps & { graceDays: number },
+  accountId: string,
+  tier: TierId,
+  options: { prorationDate?: number; actor: { type: "admin" | "portal"; id: string } },
+): Promise<PlanChangeResult> {
+  return withPlanChangeLock(deps, accountId, () => applyPlanChange(deps, accountId, tier, options));
+}
+
+async function applyPlanChange(
   deps: PlanChangeDeps & { graceDays: number },
   accountId: string,
   tier: TierId,
@@ -264,7 +375,15 @@ export async function changePlan(
     accountId,
     tier,
     options.prorationDate ?? Math.floor(now.getTime() / 1000),
+    options.actor.type,
   );
+  const period = { start: periodStartOf(change.subscription), end: change.periodEnd };
+  const problem = prorationDateProblem(change.prorationDate, period, now);
+  if (problem) {
+    throw new ApiError("conflict", {
+      detail: `The preview expired (${problem}): preview again, then confirm the new preview.`,
+    });
+  }
   await dropPendingChange(deps, change.subscription);
   const subscriptionId = change.subscription.id;
   if (!change.target && change.effective === "period_end") {
@@ -358,17 +477,20 @@ async function dropPendingChange(deps: CheckoutDeps, subscription: Stripe.Subscr
  * subscription stays on its plan. Then syncs the account.
  * @throws ApiError conflict (409) without a running subscription or when no change is pending.
  */
-export async function cancelScheduledChange(
+export function cancelScheduledChange(
   deps: CheckoutDeps & { graceDays: number },
   accountId: string,
   actor: { type: "admin" | "portal"; id: string },
 ): Promise<SyncResult> {
-  const { subscription, customerId } = await runningSubscription(deps, accountId);
-  if (!(await dropPendingChange(deps, subscription))) {
-    throw new ApiError("conflict", { detail: "No plan change is scheduled for this subscription." });
-  }
-  return syncCustomer(
-    { ...deps, now: new Date(), graceDays: deps.graceDays },
-    { customerId, accountId, actor },
-  );
+  // Under the plan-change lock: a second click finds nothing pending (409) instead of releasing twice.
+  return withPlanChangeLock(deps, accountId, async () => {
+    const { subscription, customerId } = await runningSubscription(deps, accountId);
+    if (!(await dropPendingChange(deps, subscription))) {
+      throw new ApiError("conflict", { detail: "No plan change is scheduled for this subscription." });
+    }
+    return syncCustomer(
+      { ...deps, now: new Date(), graceDays: deps.graceDays },
+      { customerId, accountId, actor },
+    );
+  });
 }

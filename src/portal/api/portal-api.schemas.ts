@@ -123,7 +123,8 @@ export const PlanChangeRequestSchema = z
   .object({
     tier: z.enum(tierIds).openapi({ description: "The plan to move to; `free` cancels the subscription" }),
     prorationDate: z.number().int().positive().optional().openapi({
-      description: "Unix seconds: the preview's `prorationDate`, so the charge equals the preview",
+      description:
+        "Unix seconds: the preview's `prorationDate`, so the charge equals the preview. Accepted for 5 minutes (PRORATION_DATE_MAX_AGE_SECONDS) and inside the current period; otherwise 409: preview again",
     }),
   })
   .strict()
