@@ -28,11 +28,13 @@ export function createApp() {
   const app = createRouter<AppEnv>();
   app.use(requestContext());
   app.use(requestServices());
-  // Security headers on what the gateway itself serves; the origin's responses keep the origin's headers.
+  // Which side a request is on, decided once from its path. Security headers go on what the gateway itself
+  // serves; the origin's responses keep the origin's headers.
   const security = secureHeaders();
-  app.use("*", (c, next) =>
-    isUnderPrefix(new URL(c.req.url).pathname, c.get("config").apiPrefixes) ? next() : security(c, next),
-  );
+  app.use("*", (c, next) => {
+    c.set("dataPlane", isUnderPrefix(new URL(c.req.url).pathname, c.get("config").apiPrefixes));
+    return c.get("dataPlane") ? next() : security(c, next);
+  });
 
   // Routes the gateway owns. The public ones also make up the gateway's part of /openapi.json.
   const publicRoutes = createRouter();
@@ -62,7 +64,7 @@ export function createApp() {
   const cors = apiCors();
   const log = accessLog();
   app.use("*", async (c, next) => {
-    if (!isUnderPrefix(new URL(c.req.url).pathname, c.get("config").apiPrefixes)) return next();
+    if (!c.get("dataPlane")) return next();
     await log(c, async () => {
       // A preflight is answered by the CORS middleware itself, as a returned response.
       const preflight = await cors(c, next);
@@ -71,8 +73,8 @@ export function createApp() {
   });
   let allowed: ((path: string) => string[]) | undefined;
   app.all("*", async (c) => {
-    const path = new URL(c.req.url).pathname;
-    if (!isUnderPrefix(path, c.get("config").apiPrefixes)) {
+    if (!c.get("dataPlane")) {
+      const path = new URL(c.req.url).pathname;
       // A gateway-owned resource that exists for other methods: 405 with Allow (RFC 9110 15.5.6), not 404.
       allowed ??= allowedMethods(app.routes);
       const methods = allowed(path);

@@ -63,9 +63,7 @@ export function createServices(from: ServiceSources): Services {
   let redis: Redis | undefined;
   let stripe: Stripe | undefined;
   let mailer: Mailer | undefined;
-  // Scheduled work has no request: without PORTAL_URL it has no base to link to.
-  const portalBase =
-    from.config.portalUrl || from.requestUrl ? publicBaseUrl(from.config, from.requestUrl ?? "") : "";
+  let portalBase: string | undefined;
   return {
     config: from.config,
     log: from.log,
@@ -85,7 +83,13 @@ export function createServices(from: ServiceSources): Services {
       return mailer;
     },
     clock: { now: from.now ?? Date.now },
-    portalBase,
+    get portalBase() {
+      // Scheduled work has no request: without PORTAL_URL it has no base to link to. Made on first read (a
+      // URL parse), since API requests never read it.
+      portalBase ??=
+        from.config.portalUrl || from.requestUrl ? publicBaseUrl(from.config, from.requestUrl ?? "") : "";
+      return portalBase;
+    },
     waitUntil: from.waitUntil ?? ((work) => void work.catch(() => {})),
   };
 }

@@ -70,8 +70,9 @@ const NO_TOKENS: ReadonlySet<string> = new Set();
 
 /** The field names a message's Connection header lists (RFC 9110 7.6.1): hop-by-hop for that message. */
 function connectionTokens(headers: Headers): ReadonlySet<string> {
-  const connection = headers.get("Connection");
-  if (!connection) return NO_TOKENS;
+  const connection = headers.get("Connection")?.toLowerCase();
+  // The usual values name only fields that are hop-by-hop anyway (an origin's every response says one).
+  if (!connection || connection === "keep-alive" || connection === "close") return NO_TOKENS;
   return new Set(
     connection
       .split(",")

@@ -4,7 +4,7 @@ import type { AppEnv } from "../lib/context";
 import { createServices } from "../services";
 
 /**
- * Puts this request's services on the context (`c.get("services")`, see lib/services.ts) and its lazy
+ * Puts this request's services on the context (`c.get("services")`, see src/services.ts) and its lazy
  * Postgres pool (`c.get("db")`, which the data plane reads directly). The pool opens on first use (most
  * requests never need one) and is ended once the handler has answered, only if it was opened. Work handed
  * to waitUntil must open its own pool.
