@@ -1,26 +1,10 @@
-import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { PRORATION_DATE_MAX_AGE_SECONDS, prorationDateProblem } from "../../src/billing/checkout/plan-change";
-import { accounts } from "../../src/db/schema/accounts";
-import { BASIC, billingEventsOf, deliverOk, PRO, stripe, subscribe } from "./billing-support";
-import { accountRow, admin, portalApi, portalDeveloper, problemOf, withDatabase } from "./support";
+import { BASIC, PRO, portalSubscriber, stripe } from "./billing-support";
+import { accountRow, admin, portalApi, problemOf } from "./support";
 
 // What a customer could do to the plan-change routes that the tester found (issue 15): choose their own
 // proration date, double-submit a change, and ask for the current plan while a downgrade is pending.
-
-async function portalSubscriber(prices: string[]) {
-  const developer = await portalDeveloper();
-  const customer = await stripe.customers.create({
-    email: developer.email,
-    invoice_settings: { default_payment_method: "pm_card_visa" },
-  });
-  await withDatabase((db) =>
-    db.update(accounts).set({ stripeCustomerId: customer.id }).where(eq(accounts.id, developer.accountId)),
-  );
-  const subscription = await subscribe(customer.id, prices);
-  for (const event of await billingEventsOf(customer.id)) await deliverOk(event);
-  return { ...developer, customer: customer.id, subscription };
-}
 
 const post = (json: unknown) => ({ method: "POST", json });
 const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -7,14 +7,15 @@ import {
   deliverOk,
   PRO,
   PRO_USAGE,
+  planChange,
   stripe,
   stripeCustomerAccount,
   subscribe,
+  subscriber,
 } from "./billing-support";
 import {
   ADMIN_TOKEN,
   accountRow,
-  admin,
   gatewayWith,
   portalDeveloper,
   problemOf,
@@ -25,16 +26,6 @@ import {
 // Plan changes through the Subscriptions API: the base price swapped, the metered price added or removed,
 // prorated, with Stripe's invoice preview first. The charge equals the preview (same proration_date).
 
-/** A subscriber of `prices` whose events were all delivered. */
-async function subscriber(prices: string[]) {
-  const { account, customer } = await stripeCustomerAccount();
-  const subscription = await subscribe(customer, prices);
-  for (const event of await billingEventsOf(customer)) await deliverOk(event);
-  return { account, customer, subscription };
-}
-
-const planChange = (accountId: string, json: Record<string, unknown>) =>
-  admin(`/accounts/${accountId}/plan-change`, { method: "POST", json });
 /** The same call with PLAN_DOWNGRADE_TIMING=immediately (the default, period_end: billing-scheduled-change). */
 const planChangeNow = (accountId: string, json: Record<string, unknown>) =>
   gatewayWith({ PLAN_DOWNGRADE_TIMING: "immediately" }, `/admin/v1/accounts/${accountId}/plan-change`, {

@@ -1,7 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import { describe, expect, it } from "vitest";
-import { accounts } from "../../src/db/schema/accounts";
 import { auditEvents } from "../../src/db/schema/audit-events";
 import {
   advancePeriod,
@@ -10,9 +9,10 @@ import {
   deliverOk,
   PRO,
   PRO_USAGE,
+  planChange,
+  portalSubscriber,
   stripe,
-  stripeCustomerAccount,
-  subscribe,
+  subscriber,
 } from "./billing-support";
 import {
   ADMIN_TOKEN,
@@ -31,16 +31,6 @@ import {
 // Downgrades at the period's end (PLAN_DOWNGRADE_TIMING, default period_end) through Stripe's subscription
 // schedules, driven on the stand-in with the stripe package; the period's end arrives by the stand-in's test
 // clock (/__standin/subscriptions/:id/advance), and its signed events are delivered to the webhook.
-
-async function subscriber(prices: string[]) {
-  const { account, customer } = await stripeCustomerAccount();
-  const subscription = await subscribe(customer, prices);
-  for (const event of await billingEventsOf(customer)) await deliverOk(event);
-  return { account, customer, subscription };
-}
-
-const planChange = (accountId: string, json: Record<string, unknown>) =>
-  admin(`/accounts/${accountId}/plan-change`, { method: "POST", json });
 
 const pricesOf = async (subscriptionId: string) =>
   (await stripe.subscriptions.retrieve(subscriptionId)).items.data.map((item) => item.price.id).sort();
@@ -254,20 +244,6 @@ describe("a subscription lacking its plan's metered price", () => {
 });
 
 describe("plan changes in the portal JSON API", () => {
-  async function portalSubscriber(prices: string[]) {
-    const developer = await portalDeveloper();
-    const customer = await stripe.customers.create({
-      email: developer.email,
-      invoice_settings: { default_payment_method: "pm_card_visa" },
-    });
-    await withDatabase((db) =>
-      db.update(accounts).set({ stripeCustomerId: customer.id }).where(eq(accounts.id, developer.accountId)),
-    );
-    const subscription = await subscribe(customer.id, prices);
-    for (const event of await billingEventsOf(customer.id)) await deliverOk(event);
-    return { ...developer, subscription };
-  }
-
   it("previews, upgrades at once, schedules a downgrade, shows it, and cancels it", async () => {
     const { client, accountId, subscription } = await portalSubscriber([BASIC]);
     const preview = await portalApi(client, "/billing/plan-change/preview", {

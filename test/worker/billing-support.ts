@@ -5,7 +5,14 @@ import { expect } from "vitest";
 import { billingEventTypes } from "../../src/billing/stripe/stripe-facts";
 import { accounts } from "../../src/db/schema/accounts";
 import { plans } from "../../src/plans/plans";
-import { createAccount, deliverStripeEvent, type TestStripeEvent, withDatabase } from "./support";
+import {
+  admin,
+  createAccount,
+  deliverStripeEvent,
+  portalDeveloper,
+  type TestStripeEvent,
+  withDatabase,
+} from "./support";
 
 // Billing tests drive the local Stripe stand-in with the stripe package, exactly as the gateway does, and
 // deliver the events it recorded (GET /v1/events), signed with the gateway's STRIPE_WEBHOOK_SECRET.
@@ -121,3 +128,30 @@ export function permutations<T>(items: T[]): T[][] {
     permutations([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [item, ...rest]),
   );
 }
+
+/** A subscriber of `prices` (admin-made account) whose events were all delivered. */
+export async function subscriber(prices: string[]) {
+  const { account, customer } = await stripeCustomerAccount();
+  const subscription = await subscribe(customer, prices);
+  for (const event of await billingEventsOf(customer)) await deliverOk(event);
+  return { account, customer, subscription };
+}
+
+/** A portal developer (signed in, CSRF token held) subscribed to `prices`, whose events were all delivered. */
+export async function portalSubscriber(prices: string[]) {
+  const developer = await portalDeveloper();
+  const customer = await stripe.customers.create({
+    email: developer.email,
+    invoice_settings: { default_payment_method: CARD_OK },
+  });
+  await withDatabase((db) =>
+    db.update(accounts).set({ stripeCustomerId: customer.id }).where(eq(accounts.id, developer.accountId)),
+  );
+  const subscription = await subscribe(customer.id, prices);
+  for (const event of await billingEventsOf(customer.id)) await deliverOk(event);
+  return { ...developer, customer: customer.id, subscription };
+}
+
+/** POST /admin/v1/accounts/{id}/plan-change. */
+export const planChange = (accountId: string, json: Record<string, unknown>) =>
+  admin(`/accounts/${accountId}/plan-change`, { method: "POST", json });

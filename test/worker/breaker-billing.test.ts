@@ -1,25 +1,9 @@
-import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { accounts } from "../../src/db/schema/accounts";
-import { BASIC, billingEventsOf, deliverOk, PRO, stripe, subscribe } from "./billing-support";
-import { accountRow, portalApi, portalDeveloper, withDatabase } from "./support";
+import { BASIC, PRO, portalSubscriber, stripe } from "./billing-support";
+import { accountRow, portalApi } from "./support";
 
 // The portal's plan-change routes tried as a careless or hostile client would (issue 15): bad bodies, and
 // changes made while another is pending.
-
-async function portalSubscriber(prices: string[]) {
-  const developer = await portalDeveloper();
-  const customer = await stripe.customers.create({
-    email: developer.email,
-    invoice_settings: { default_payment_method: "pm_card_visa" },
-  });
-  await withDatabase((db) =>
-    db.update(accounts).set({ stripeCustomerId: customer.id }).where(eq(accounts.id, developer.accountId)),
-  );
-  const subscription = await subscribe(customer.id, prices);
-  for (const event of await billingEventsOf(customer.id)) await deliverOk(event);
-  return { ...developer, customer: customer.id, subscription };
-}
 
 const post = (json: unknown) => ({ method: "POST", json });
 

@@ -342,6 +342,12 @@ interface PlanChangeResult {
   sync: SyncResult;
 }
 
+/** How a change was asked for: the preview's proration date (Unix seconds; none: now) and who asked. */
+export interface PlanChangeOptions {
+  prorationDate?: number;
+  actor: { type: "admin" | "portal"; id: string };
+}
+
 /**
  * Moves the account's subscription to `tier` (now, or at the period's end: see the module's rules), then
  * syncs the account from Stripe at once (the webhook that follows finds the same state), so new limits or
@@ -358,7 +364,7 @@ export function changePlan(
   deps: PlanChangeDeps & { graceDays: number },
   accountId: string,
   tier: TierId,
-  options: { prorationDate?: number; actor: { type: "admin" | "portal"; id: string } },
+  options: PlanChangeOptions,
 ): Promise<PlanChangeResult> {
   return withPlanChangeLock(deps, accountId, () => applyPlanChange(deps, accountId, tier, options));
 }
@@ -367,7 +373,7 @@ async function applyPlanChange(
   deps: PlanChangeDeps & { graceDays: number },
   accountId: string,
   tier: TierId,
-  options: { prorationDate?: number; actor: { type: "admin" | "portal"; id: string } },
+  options: PlanChangeOptions,
 ): Promise<PlanChangeResult> {
   const now = new Date();
   const change = await planChangeFor(

@@ -52,12 +52,13 @@ interface EventSubject {
 /** Thrown for a verified event whose object lacks what its type promises; answered with 400. */
 export class UnreadableEvent extends Error {}
 
-const ref = z
+/** A reference Stripe sends either as an id or as the expanded object: read as the id. */
+export const stripeRef = z
   .union([z.string(), z.object({ id: z.string() })])
   .transform((value) => (typeof value === "string" ? value : value.id));
 const withCustomer = z.object({
   id: z.string(),
-  customer: ref.nullish(),
+  customer: stripeRef.nullish(),
   client_reference_id: z.string().nullish(),
   metadata: z.record(z.string(), z.string()).nullish(),
 });

@@ -1,5 +1,6 @@
 import Stripe from "stripe";
 import { z } from "zod";
+import { stripeRef } from "../stripe/stripe-facts";
 import type { SubscriptionView } from "./entitlement";
 
 /**
@@ -8,10 +9,6 @@ import type { SubscriptionView } from "./entitlement";
  * (ids or expanded objects), so a field Stripe adds or moves elsewhere does not break the read.
  */
 type CustomerState = { exists: false } | { exists: true; subscriptions: SubscriptionView[] };
-
-const ref = z
-  .union([z.string(), z.object({ id: z.string() })])
-  .transform((value) => (typeof value === "string" ? value : value.id));
 
 const subscriptionSchema = z.object({
   id: z.string(),
@@ -33,7 +30,7 @@ const subscriptionSchema = z.object({
         phases: z.array(
           z.object({
             start_date: z.number(),
-            items: z.array(z.object({ price: ref })),
+            items: z.array(z.object({ price: stripeRef })),
           }),
         ),
       }),
@@ -88,7 +85,7 @@ function toView(subscription: z.infer<typeof subscriptionSchema>): SubscriptionV
     cancelAt: subscription.cancel_at ? new Date(subscription.cancel_at * 1000) : null,
     nextPhase: nextPhaseOf(subscription.schedule),
     latestInvoice: invoice
-      ? { id: ref.parse(invoice), status: expanded ? (expanded.status ?? null) : null }
+      ? { id: stripeRef.parse(invoice), status: expanded ? (expanded.status ?? null) : null }
       : null,
   };
 }
