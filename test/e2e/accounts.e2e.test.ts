@@ -1,10 +1,10 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Browser, launchBrowser } from "./browser.ts";
-import { type DevServer, startDevServer } from "./dev-server.ts";
+import type { Browser } from "./browser.ts";
+import type { DevServer } from "./dev-server.ts";
 import { openMail, outboxUrl } from "./outbox.ts";
+import { closeE2e, openE2e } from "./session.ts";
 
 // Portal accounts in a real browser against `npm run dev`: sign up, open the local mail outbox, click the
 // verification link, create a key; forget the password, reset it from the outbox, log in. Screenshots of
@@ -19,16 +19,9 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  [dev, browser] = await Promise.all([startDevServer(), launchBrowser()]);
-  page = await browser.context.newPage();
-  page.setDefaultTimeout(10_000);
+  ({ dev, browser, page } = await openE2e(SHOTS, 10_000));
 });
-
-afterAll(async () => {
-  await browser?.close();
-  await dev?.stop();
-});
+afterAll(() => closeE2e({ dev, browser }));
 
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 const email = `accounts-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;

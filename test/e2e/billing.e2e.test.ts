@@ -1,10 +1,10 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { plans } from "../../src/plans/plans.ts";
-import { type Browser, launchBrowser } from "./browser.ts";
-import { type DevServer, startDevServer } from "./dev-server.ts";
+import type { Browser } from "./browser.ts";
+import type { DevServer } from "./dev-server.ts";
+import { closeE2e, openE2e } from "./session.ts";
 import { signUpVerified } from "./sign-up.ts";
 
 // Billing in a real browser against `npm run dev`: Upgrade on the portal, pay on the local Stripe stand-in's
@@ -21,16 +21,9 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  [dev, browser] = await Promise.all([startDevServer(), launchBrowser()]);
-  page = await browser.context.newPage();
-  page.setDefaultTimeout(15_000);
+  ({ dev, browser, page } = await openE2e(SHOTS, 15_000));
 });
-
-afterAll(async () => {
-  await browser?.close();
-  await dev?.stop();
-});
+afterAll(() => closeE2e({ dev, browser }));
 
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 

@@ -1,5 +1,4 @@
 import { execFile } from "node:child_process";
-import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -7,8 +6,9 @@ import { serve } from "@hono/node-server";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Browser, launchBrowser } from "./browser.ts";
-import { type DevServer, startDevServer } from "./dev-server.ts";
+import type { Browser } from "./browser.ts";
+import type { DevServer } from "./dev-server.ts";
+import { closeE2e, openE2e } from "./session.ts";
 import { signUpVerified } from "./sign-up.ts";
 
 // The API owner's path: `npm run dev` with ORIGIN_URL pointing at an API of the test's own (not the demo),
@@ -84,19 +84,15 @@ let page: Page;
 const cspViolations: string[] = [];
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   origin = await startOwnOrigin();
-  [dev, browser] = await Promise.all([startDevServer({ ORIGIN_URL: origin.url }), launchBrowser()]);
-  page = await browser.context.newPage();
-  page.setDefaultTimeout(30_000);
+  ({ dev, browser, page } = await openE2e(SHOTS, 30_000, { ORIGIN_URL: origin.url }));
   page.on("console", (message) => {
     if (/Content Security Policy|Refused to/i.test(message.text())) cspViolations.push(message.text());
   });
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await dev?.stop();
+  await closeE2e({ dev, browser });
   await origin?.close();
 });
 

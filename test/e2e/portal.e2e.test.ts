@@ -1,9 +1,9 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Browser, launchBrowser } from "./browser.ts";
-import { type DevServer, startDevServer } from "./dev-server.ts";
+import type { Browser } from "./browser.ts";
+import type { DevServer } from "./dev-server.ts";
+import { closeE2e, openE2e } from "./session.ts";
 import { signUpVerified } from "./sign-up.ts";
 
 // The developer's journey in a real browser against `npm run dev`: sign up, a key, a call, the usage it
@@ -18,16 +18,9 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  [dev, browser] = await Promise.all([startDevServer(), launchBrowser()]);
-  page = await browser.context.newPage();
-  page.setDefaultTimeout(10_000);
+  ({ dev, browser, page } = await openE2e(SHOTS, 10_000));
 });
-
-afterAll(async () => {
-  await browser?.close();
-  await dev?.stop();
-});
+afterAll(() => closeE2e({ dev, browser }));
 
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 const uniqueEmail = (who: string) => `${who}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
