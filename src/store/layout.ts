@@ -24,6 +24,8 @@ export const redisKeys = {
   lease: (leaseId: string) => `gw:lease:${leaseId}`,
   /** Marker of a usage batch already applied (gateway/settle-script.ts), so a repeat changes nothing. */
   usageBatch: (batchId: string) => `gw:batch:${batchId}`,
+  /** Held while a plan change of the account runs (billing/checkout/plan-change-lock.ts): its holder's token. */
+  planChangeLock: (accountId: string) => `gw:lock:plan-change:${accountId}`,
   // Developer portal (src/portal).
   /** JSON PortalSession by the SHA-256 hex of the session id (the id itself is never stored); expires by TTL. */
   portalSession: (idHash: string) => `gw:portal:session:${idHash}`,

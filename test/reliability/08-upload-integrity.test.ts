@@ -43,6 +43,8 @@ async function upload(size: number, method: string) {
       ["Connection", "close"],
     ],
     body: chunkedBody(size),
+    // Over the limit, give the gateway time to say 413 before more bytes make its closing socket reset.
+    pauseAfterBytes: env.settings.maxBodyBytes + 65_536,
   });
   return { status: observed?.status, record: await sinkRecord(target) };
 }

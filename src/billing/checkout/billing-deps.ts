@@ -18,6 +18,7 @@ export function billingDeps(services: Services): PlanChangeDeps & { graceDays: n
     portalBase: services.portalBase,
     log: services.log,
     downgradeTiming: services.config.planDowngradeTiming,
+    redis: services.redis,
     graceDays: services.config.pastDueGraceDays,
   };
 }

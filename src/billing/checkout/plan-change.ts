@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import type { Redis } from "@upstash/redis/cloudflare";
 import type Stripe from "stripe";
 import type { Account } from "../../db/schema/accounts";
 import { getAccount } from "../../keys/account-service";
@@ -15,6 +15,7 @@ import { callStripe } from "../stripe/stripe-errors";
 import { type SyncResult, syncCustomer } from "../webhooks/customer-sync";
 import { isEnded } from "../webhooks/entitlement";
 import type { CheckoutDeps } from "./checkout";
+import { withPlanChangeLock } from "./plan-change-lock";
 
 /**
  * Plan changes for subscribers, through the Subscriptions API (Stripe's billing portal cannot update a
@@ -43,7 +44,11 @@ import type { CheckoutDeps } from "./checkout";
  */
 type DowngradeTiming = "period_end" | "immediately";
 
-export type PlanChangeDeps = CheckoutDeps & { downgradeTiming: DowngradeTiming };
+export type PlanChangeDeps = CheckoutDeps & {
+  downgradeTiming: DowngradeTiming;
+  /** For the per-account plan-change lock (plan-change-lock.ts). */
+  redis: Redis;
+};
 
 interface PlanChange {
   subscription: Stripe.Subscription;
@@ -121,23 +126,6 @@ export function prorationDateProblem(
     return "its prorationDate is outside the subscription's current period";
   }
   return null;
-}
-
-/**
- * Runs `work` while holding the account's plan-change lock: a transaction-scoped Postgres advisory lock
- * keyed by the account id (pg_advisory_xact_lock, released at commit or rollback, so it is safe behind a
- * transaction-mode pooler). Plan changes of one account therefore run one at a time and each reads the
- * subscription from Stripe after the previous change's calls finished.
- *
- * Not the account row lock customer-sync.ts takes: the change ends with syncCustomer, which takes that row
- * lock in its own transaction, so holding it here would wait on itself. The advisory lock serialises plan
- * changes only; webhook syncs are not held up while Stripe is called.
- */
-async function withPlanChangeLock<T>(deps: CheckoutDeps, accountId: string, work: () => Promise<T>) {
-  return deps.db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`plan-change:${accountId}`}, 0))`);
-    return work();
-  });
 }
 
 /** The account's running subscription, as Stripe has it now. @throws ApiError conflict without one. */
@@ -366,7 +354,7 @@ export function changePlan(
   tier: TierId,
   options: PlanChangeOptions,
 ): Promise<PlanChangeResult> {
-  return withPlanChangeLock(deps, accountId, () => applyPlanChange(deps, accountId, tier, options));
+  return withPlanChangeLock(deps.redis, accountId, () => applyPlanChange(deps, accountId, tier, options));
 }
 
 async function applyPlanChange(
@@ -484,12 +472,12 @@ async function dropPendingChange(deps: CheckoutDeps, subscription: Stripe.Subscr
  * @throws ApiError conflict (409) without a running subscription or when no change is pending.
  */
 export function cancelScheduledChange(
-  deps: CheckoutDeps & { graceDays: number },
+  deps: CheckoutDeps & { graceDays: number; redis: Redis },
   accountId: string,
   actor: { type: "admin" | "portal"; id: string },
 ): Promise<SyncResult> {
   // Under the plan-change lock: a second click finds nothing pending (409) instead of releasing twice.
-  return withPlanChangeLock(deps, accountId, async () => {
+  return withPlanChangeLock(deps.redis, accountId, async () => {
     const { subscription, customerId } = await runningSubscription(deps, accountId);
     if (!(await dropPendingChange(deps, subscription))) {
       throw new ApiError("conflict", { detail: "No plan change is scheduled for this subscription." });

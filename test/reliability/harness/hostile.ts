@@ -111,8 +111,10 @@ export async function sendRaw(request: {
   target: string;
   headers: Array<[string, string]>;
   body?: Buffer;
+  /** Bytes after which the server is expected to refuse: the client then waits for its answer (raw-http.ts). */
+  pauseAfterBytes?: number;
 }): Promise<{ broken: string[]; observed?: Observed }> {
-  const outcome = await rawRequest(gatewayPort, requestBytes(request));
+  const outcome = await rawRequest(gatewayPort, requestBytes(request), 10_000, request.pauseAfterBytes);
   if (outcome.kind === "timeout") return { broken: ["no answer within 10 s"] };
   if (outcome.kind === "closed") return { broken: [] };
   const observed = outcome.observed;

@@ -10,7 +10,12 @@ export type RawOutcome = { kind: "response"; observed: Observed } | { kind: "clo
  * carry `Connection: close`. A server that hangs up without answering (its HTTP parser refused the bytes)
  * yields "closed".
  */
-export function rawRequest(port: number, bytes: Buffer | string, timeoutMs = 10_000): Promise<RawOutcome> {
+export function rawRequest(
+  port: number,
+  bytes: Buffer | string,
+  timeoutMs = 10_000,
+  pauseAfterBytes = Number.POSITIVE_INFINITY,
+): Promise<RawOutcome> {
   countRequest();
   const started = performance.now();
   return new Promise((resolve) => {
@@ -29,17 +34,34 @@ export function rawRequest(port: number, bytes: Buffer | string, timeoutMs = 10_
       const observed = parseResponse(Buffer.concat(chunks), performance.now() - started);
       finish(observed ? { kind: "response", observed } : { kind: "closed" });
     });
-    void writeUntilAnswered(socket, Buffer.from(bytes), () => chunks.length > 0);
+    void writeUntilAnswered(socket, Buffer.from(bytes), () => chunks.length > 0, pauseAfterBytes);
   });
 }
 
 /**
  * Writes in slices and stops once the server has answered: a server that refuses a large upload and closes
  * resets the connection if bytes keep coming, and a reset can drop its answer before the client reads it.
+ * Past `pauseAfterBytes` (where the server is expected to refuse) it waits up to PAUSE_MS for that answer
+ * before sending more, as a client watching for an early response does; on a busy machine the answer can
+ * otherwise arrive after bytes that make the closing server reset the connection.
  */
-async function writeUntilAnswered(socket: Socket, bytes: Buffer, answered: () => boolean): Promise<void> {
+async function writeUntilAnswered(
+  socket: Socket,
+  bytes: Buffer,
+  answered: () => boolean,
+  pauseAfterBytes: number,
+): Promise<void> {
   const SLICE = 16_384;
+  const PAUSE_MS = 3_000;
+  let paused = false;
   for (let offset = 0; offset < bytes.length && !answered() && !socket.destroyed; offset += SLICE) {
+    if (!paused && offset > pauseAfterBytes) {
+      paused = true;
+      for (const until = Date.now() + PAUSE_MS; !answered() && !socket.destroyed && Date.now() < until; ) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      if (answered() || socket.destroyed) return;
+    }
     if (!socket.write(bytes.subarray(offset, offset + SLICE))) {
       await new Promise<void>((resolve) => {
         socket.once("drain", resolve);
