@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import type pg from "pg";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "./harness/database.ts";
 import { env } from "./harness/environment.ts";
@@ -19,6 +20,20 @@ import { FULL_KEY_SHAPE, readIssuedKeys, secretsIn } from "./harness/secrets.ts"
 const area = "secrets";
 const issued = readIssuedKeys(env.runDir);
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** Every column of the public schema that can hold text, with its table, and both escaped for a query. */
+async function textColumns(db: pg.Client) {
+  const columns = await db.query<{ table_name: string; column_name: string }>(
+    "select table_name, column_name from information_schema.columns where table_schema = 'public' " +
+      "and data_type in ('text', 'character varying', 'json', 'jsonb', 'character')",
+  );
+  return columns.rows.map(({ table_name: table, column_name: column }) => ({
+    table,
+    column,
+    t: db.escapeIdentifier(table),
+    c: db.escapeIdentifier(column),
+  }));
+}
 
 // Portal accounts: the links mailed for verification, reset and invitation carry single-use tokens; they, and
 // the passwords chosen with them, must appear nowhere but in the mail: not in any log line (the gateways' and
@@ -120,14 +135,8 @@ describe("secrets: portal account mails", () => {
     expect(standinLog).toMatch(/accepted/);
 
     const tableHits = await withDatabase(async (db) => {
-      const columns = await db.query<{ table_name: string; column_name: string }>(
-        "select table_name, column_name from information_schema.columns where table_schema = 'public' " +
-          "and data_type in ('text', 'character varying', 'json', 'jsonb', 'character')",
-      );
       const hits: string[] = [];
-      for (const { table_name: table, column_name: column } of columns.rows) {
-        const t = db.escapeIdentifier(table);
-        const c = db.escapeIdentifier(column);
+      for (const { table, column, t, c } of await textColumns(db)) {
         for (const needle of needles) {
           const rows = await db.query(`select 1 from ${t} where strpos(${c}::text, $1) > 0 limit 1`, [
             needle,
@@ -216,14 +225,9 @@ describe("secrets: after the whole suite", () => {
   it("Postgres holds key hashes only: no text column anywhere holds a key, only the display prefix has its start", async () => {
     const mark = violationMark();
     const report = await withDatabase(async (db) => {
-      const columns = await db.query<{ table_name: string; column_name: string }>(
-        "select table_name, column_name from information_schema.columns where table_schema = 'public' " +
-          "and data_type in ('text', 'character varying', 'json', 'jsonb', 'character')",
-      );
+      const columns = await textColumns(db);
       const hits: string[] = [];
-      for (const { table_name: table, column_name: column } of columns.rows) {
-        const t = db.escapeIdentifier(table);
-        const c = db.escapeIdentifier(column);
+      for (const { table, column, t, c } of columns) {
         const rows = await db.query<{ value: string }>(
           `select ${c}::text as value from ${t} where ${c}::text ~ 'gw_(test|live)_'`,
         );
@@ -238,7 +242,7 @@ describe("secrets: after the whole suite", () => {
       const hashes = new Set(
         (await db.query<{ hash: string }>("select hash from api_keys")).rows.map((row) => row.hash),
       );
-      return { columns: columns.rows.length, hits, hashes };
+      return { columns: columns.length, hits, hashes };
     });
     measure("secrets: text columns scanned", report.columns);
     verify(
