@@ -21,6 +21,32 @@ const area = "secrets";
 const issued = readIssuedKeys(env.runDir);
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
+/** Every Redis key with its value as text (`name value`: strings, set members, hashes as JSON), 500 a scan. */
+async function* redisEntries(): AsyncGenerator<{ name: string; text: string }> {
+  const redis = new Redis(env.redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = "0";
+    do {
+      const [next, names] = await redis.scan(cursor, "COUNT", 500);
+      cursor = next;
+      for (const name of names) {
+        const type = await redis.type(name);
+        const value =
+          type === "string"
+            ? ((await redis.get(name)) ?? "")
+            : type === "set"
+              ? (await redis.smembers(name)).join(" ")
+              : type === "hash"
+                ? JSON.stringify(await redis.hgetall(name))
+                : "";
+        yield { name, text: `${name} ${value}` };
+      }
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Every column of the public schema that can hold text, with its table, and both escaped for a query. */
 async function textColumns(db: pg.Client) {
   const columns = await db.query<{ table_name: string; column_name: string }>(
@@ -151,28 +177,9 @@ describe("secrets: portal account mails", () => {
     const unhashed = tokens.filter((token) => !tableHits.hashes.has(sha256(token)));
     verify(unhashed.length === 0, area, () => `${unhashed.length} mailed tokens have no SHA-256 row`);
 
-    const redis = new Redis(env.redisUrl, { maxRetriesPerRequest: 1 });
-    try {
-      let cursor = "0";
-      do {
-        const [next, names] = await redis.scan(cursor, "COUNT", 500);
-        cursor = next;
-        for (const name of names) {
-          const type = await redis.type(name);
-          const value =
-            type === "string"
-              ? ((await redis.get(name)) ?? "")
-              : type === "set"
-                ? (await redis.smembers(name)).join(" ")
-                : type === "hash"
-                  ? JSON.stringify(await redis.hgetall(name))
-                  : "";
-          const found = needles.filter((needle) => `${name} ${value}`.includes(needle));
-          verify(found.length === 0, area, () => `Redis ${name} holds a mail token or password`);
-        }
-      } while (cursor !== "0");
-    } finally {
-      redis.disconnect();
+    for await (const { name, text } of redisEntries()) {
+      const found = needles.filter((needle) => text.includes(needle));
+      verify(found.length === 0, area, () => `Redis ${name} holds a mail token or password`);
     }
     measure("secrets: mail tokens checked", tokens.length);
     measure("secrets: log lines scanned for mail tokens", lines);
@@ -261,29 +268,11 @@ describe("secrets: after the whole suite", () => {
 
   it("Redis holds key hashes only: no key name or value holds a key or a secret", async () => {
     const mark = violationMark();
-    const redis = new Redis(env.redisUrl, { maxRetriesPerRequest: 1 });
     let scanned = 0;
-    try {
-      let cursor = "0";
-      do {
-        const [next, names] = await redis.scan(cursor, "COUNT", 500);
-        cursor = next;
-        for (const name of names) {
-          scanned += 1;
-          const type = await redis.type(name);
-          const value =
-            type === "string"
-              ? ((await redis.get(name)) ?? "")
-              : type === "hash"
-                ? JSON.stringify(await redis.hgetall(name))
-                : "";
-          const text = `${name} ${value}`;
-          const found = [...secretsIn(text), ...(text.match(FULL_KEY_SHAPE) ?? [])];
-          verify(found.length === 0, area, () => `Redis ${name}: ${found.join(", ")}`);
-        }
-      } while (cursor !== "0");
-    } finally {
-      redis.disconnect();
+    for await (const { name, text } of redisEntries()) {
+      scanned += 1;
+      const found = [...secretsIn(text), ...(text.match(FULL_KEY_SHAPE) ?? [])];
+      verify(found.length === 0, area, () => `Redis ${name}: ${found.join(", ")}`);
     }
     measure("secrets: Redis keys scanned", scanned);
     expect(violationsSince(mark)).toEqual([]);
