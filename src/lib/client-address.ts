@@ -1,6 +1,9 @@
+import ipaddr from "ipaddr.js";
+
 /**
  * The client's address as every per-client counter of the gateway sees it: one spelling per address, and one
- * counter per IPv6 /64. Pure (no I/O), so it is tested on its own (test/worker/client-address.test.ts).
+ * counter per IPv6 /64. Parsing and RFC 5952 formatting are ipaddr.js's (a well-kept library); this module
+ * adds only what the counters need on top: strictness, IPv4-mapped addresses read as IPv4, and the /64.
  *
  * Why normalise: one IPv6 address has many spellings (`2001:DB8::1`, `2001:db8:0:0:0:0:0:1`), and an IPv4
  * client may reach us as IPv4-mapped IPv6 (`::ffff:192.0.2.1`, RFC 4291 section 2.5.5.2): counted by the
@@ -18,117 +21,31 @@ export const UNKNOWN_CLIENT = "unknown";
 
 type IpAddress = { version: 4; bytes: Uint8Array } | { version: 6; bytes: Uint8Array };
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-const HEX_GROUP = /^[0-9a-f]{1,4}$/i;
-
-/**
- * Dotted-decimal IPv4 as 4 bytes, else undefined. Strict: four decimal parts 0-255 without leading zeros
- * (`010` is octal to some parsers and decimal to others, so it is refused rather than guessed).
- */
-function parseIpv4(text: string): Uint8Array | undefined {
-  const parts = IPV4.exec(text);
-  if (!parts) return undefined;
-  const bytes = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i + 1] as string;
-    if (part.length > 1 && part.startsWith("0")) return undefined;
-    const value = Number(part);
-    if (value > 255) return undefined;
-    bytes[i] = value;
-  }
-  return bytes;
-}
-
-/** Colon-separated groups (the last may be dotted IPv4: two groups) as 16-bit values, else undefined. */
-function parseGroups(text: string, allowIpv4Tail: boolean): number[] | undefined {
-  if (text === "") return [];
-  const parts = text.split(":");
-  const groups: number[] = [];
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i] as string;
-    if (allowIpv4Tail && i === parts.length - 1 && part.includes(".")) {
-      const v4 = parseIpv4(part);
-      if (!v4) return undefined;
-      groups.push(((v4[0] as number) << 8) | (v4[1] as number), ((v4[2] as number) << 8) | (v4[3] as number));
-    } else {
-      if (!HEX_GROUP.test(part)) return undefined;
-      groups.push(Number.parseInt(part, 16));
-    }
-  }
-  return groups;
-}
-
-/** IPv6 text (RFC 4291 section 2.2: hex groups, one `::`, an optional dotted IPv4 tail) as 16 bytes. */
-function parseIpv6(text: string): Uint8Array | undefined {
-  const halves = text.split("::");
-  if (halves.length > 2) return undefined;
-  let groups: number[];
-  if (halves.length === 2) {
-    const head = parseGroups(halves[0] as string, false);
-    const tail = parseGroups(halves[1] as string, true);
-    // `::` stands for at least one group of zeros.
-    if (!head || !tail || head.length + tail.length > 7) return undefined;
-    groups = [...head, ...Array(8 - head.length - tail.length).fill(0), ...tail];
-  } else {
-    const all = parseGroups(text, true);
-    if (all?.length !== 8) return undefined;
-    groups = all;
-  }
-  const bytes = new Uint8Array(16);
-  groups.forEach((group, i) => {
-    bytes[2 * i] = group >> 8;
-    bytes[2 * i + 1] = group & 0xff;
-  });
-  return bytes;
-}
-
-const isIpv4Mapped = (bytes: Uint8Array) =>
-  bytes.slice(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-
 /**
  * The address in `text` (surrounding whitespace ignored), else undefined. IPv4-mapped IPv6 (`::ffff:a.b.c.d`,
- * RFC 4291 section 2.5.5.2) is the IPv4 address it carries. Zone ids (`fe80::1%eth0`) and brackets are not
- * addresses of a remote client and are refused.
+ * RFC 4291 section 2.5.5.2) is the IPv4 address it carries. Stricter than ipaddr.js alone: IPv4 only as four
+ * decimal parts without leading zeros (`010` is octal to some parsers and decimal to others, so it is refused
+ * rather than guessed; ipaddr.js also reads hex and fewer parts), and no zone ids (`fe80::1%eth0`) or brackets,
+ * which are not addresses of a remote client.
  */
 export function parseIpAddress(text: string): IpAddress | undefined {
   const trimmed = text.trim();
-  if (trimmed.length === 0 || trimmed.length > 45) return undefined;
-  const v4 = parseIpv4(trimmed);
-  if (v4) return { version: 4, bytes: v4 };
-  const v6 = parseIpv6(trimmed);
-  if (!v6) return undefined;
-  return isIpv4Mapped(v6) ? { version: 4, bytes: v6.slice(12) } : { version: 6, bytes: v6 };
-}
-
-/**
- * IPv6 bytes as RFC 5952 text (section 4): lower-case hex without leading zeros, the longest run of two or more
- * zero groups (the first of equals) as `::`.
- */
-function formatIpv6(bytes: Uint8Array): string {
-  const groups = Array.from(
-    { length: 8 },
-    (_, i) => ((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number),
-  );
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let end = i;
-    while (end < 8 && groups[end] === 0) end++;
-    if (end - i > bestLength) [bestStart, bestLength] = [i, end - i];
-    i = end;
+  if (trimmed.length === 0 || trimmed.length > 45 || trimmed.includes("%")) return undefined;
+  if (ipaddr.IPv4.isValidFourPartDecimal(trimmed)) {
+    return { version: 4, bytes: Uint8Array.from(ipaddr.IPv4.parse(trimmed).toByteArray()) };
   }
-  const hex = groups.map((group) => group.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
+  if (!ipaddr.IPv6.isValid(trimmed)) return undefined;
+  const address = ipaddr.IPv6.parse(trimmed);
+  if (address.isIPv4MappedAddress()) {
+    return { version: 4, bytes: Uint8Array.from(address.toIPv4Address().toByteArray()) };
+  }
+  return { version: 6, bytes: Uint8Array.from(address.toByteArray()) };
 }
 
-/** The one text of an address: dotted decimal for IPv4 (mapped IPv6 included), RFC 5952 for IPv6. */
+/** The one text of an address: dotted decimal for IPv4 (mapped IPv6 included), RFC 5952 (section 4) for IPv6. */
 export function formatIpAddress(address: IpAddress): string {
-  return address.version === 4 ? address.bytes.join(".") : formatIpv6(address.bytes);
+  const parsed = ipaddr.fromByteArray([...address.bytes]);
+  return parsed instanceof ipaddr.IPv6 ? parsed.toRFC5952String() : parsed.toString();
 }
 
 /**
@@ -143,7 +60,7 @@ export function clientAddressKey(header: string | null | undefined): string {
   if (address.version === 4) return formatIpAddress(address);
   const prefix = new Uint8Array(16);
   prefix.set(address.bytes.slice(0, 8));
-  return `${formatIpv6(prefix)}/64`;
+  return `${formatIpAddress({ version: 6, bytes: prefix })}/64`;
 }
 
 /** clientAddressKey() of a request's CF-Connecting-IP header. */
