@@ -48,23 +48,30 @@ export class UsageFlusher {
   schedule(deps: FlushDeps, delayMs = FLUSH_DELAY_MS): Promise<void> {
     if (this.due) return Promise.resolve();
     this.due = true;
-    return this.flushWhenQuiet(deps, delayMs)
+    const turn = ++this.turns;
+    return this.flushWhenQuiet(deps, delayMs, turn)
       .catch((error) => deps.log.warn("usage flush failed; the counts are kept", { error }))
-      .finally(() => {
-        this.due = false;
-      });
+      .finally(() => this.handOver(turn));
+  }
+
+  /** Counts the flushes armed: a flush that handed over must not disarm the one armed after it. */
+  private turns = 0;
+
+  /** Lets the next request arm a flush, unless one armed after `turn` already watches. */
+  private handOver(turn: number): void {
+    if (this.turns === turn) this.due = false;
   }
 
   /**
    * Every `delayMs` (at once while Redis is failing): gives back the tokens of leases that lapsed, and
    * writes what is pending unless a lease call carried batches meanwhile (traffic is flowing and will carry
    * the rest). Ends once nothing is pending and no live lease holds tokens that will need giving back; a
-   * held flush writes anyway after MAX_FLUSH_HOLD_MS, and stops a lease's life later with a last write (the
-   * next request arms a new one). A write that fails is retried here, not dropped: counts recorded while it
+   * held flush writes anyway after MAX_FLUSH_HOLD_MS, and a lease's life later hands over to the next
+   * request's flush (lastLeases). A write that fails is retried here, not dropped: counts recorded while it
    * was out are written by the next turn. Counted in carried batches, not read off the clock, which Workers
    * freeze during execution.
    */
-  private async flushWhenQuiet(deps: FlushDeps, delayMs: number): Promise<void> {
+  private async flushWhenQuiet(deps: FlushDeps, delayMs: number, turn: number): Promise<void> {
     let lastFailed = false;
     for (let waited = 0; ; ) {
       const pause = this.ledger.redisFailing && !lastFailed ? FAILING_FLUSH_DELAY_MS : delayMs;
@@ -78,8 +85,22 @@ export class UsageFlusher {
       if (this.ledger.pending && (quiet || waited >= MAX_FLUSH_HOLD_MS || last)) {
         lastFailed = !(await this.flush(deps));
       }
-      if (last) return;
+      if (last) return this.lastLeases(deps, turn);
     }
+  }
+
+  /**
+   * The end of a held flush: the next request may arm a new one, but if none comes, the leases alive now
+   * must still give their unused tokens back, or they stay counted in the month's quota. Every lease lapses
+   * within LEASE_MS, and the renewal queued behind it within LEASE_MS more.
+   */
+  private async lastLeases(deps: FlushDeps, turn: number): Promise<void> {
+    this.handOver(turn);
+    for (let round = 0; round < 2 && this.leases.holdsTokens(); round++) {
+      await new Promise((resolve) => setTimeout(resolve, LEASE_MS));
+      this.leases.collectLapsed(Date.now());
+    }
+    if (this.ledger.pending) await this.flush(deps);
   }
 
   /**

@@ -57,6 +57,29 @@ describe("hot path budget", () => {
     expect(Number(quota)).toBe(requests + 1);
   });
 
+  it("gives a lease's unused tokens back when traffic stops just as the flush's watch ends", async () => {
+    const { key, keyId, account } = await accountWithKey("pro");
+    // The first request arms the isolate's one flush, which watches for about 6 s of traffic
+    // (usage-flush.ts); the traffic stops a moment before that, with a lease just renewed and still
+    // holding tokens. No request follows to arm another flush: the ending one must still give them back.
+    const started = Date.now();
+    let requests = 0;
+    while (Date.now() - started < 5_800) {
+      const response = await gatewayWith({}, "/v1/hello", withKey(key), { background: "keep" });
+      expect(response.status).toBe(200);
+      requests += 1;
+      await sleep(40);
+    }
+    await settleBackground();
+    const counted = await redis.hget<number>(
+      `gw:usage:${utcDay(Date.now())}`,
+      okField(keyId, account.id, "pro"),
+    );
+    expect(Number(counted)).toBe(requests);
+    const quota = await redis.get(redisKeys.quota(account.id, monthWindow(Date.now()).id));
+    expect(Number(quota)).toBe(requests);
+  });
+
   it("costs a quiet key one round trip per request and one flush for its usage", async () => {
     const tag = `quiet${Date.now()}`;
     const { key, keyId, account } = await accountWithKey("pro");
