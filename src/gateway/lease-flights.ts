@@ -2,6 +2,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import type { AccountRecord, KeyRecord } from "../keys/records";
 import { planFor } from "../plans/plans";
 import { redisKeys } from "../store/layout";
+import { deadlineCapMs } from "../store/redis";
 import type { SealedBatch } from "../usage/usage-batch";
 import { callLease, type LeaseReply } from "./lease-call";
 import { LEASE_MS } from "./lease-life";
@@ -135,9 +136,12 @@ export class LeaseFlights {
     return ticket.signal;
   }
 
-  /** A round trip and its one retry, each within the deadline, then waiting time to spare. */
+  /**
+   * A round trip and its one retry, each at most the deadline's cap (an isolate busy with a burst stretches
+   * the deadline, store/redis.ts), then waiting time to spare.
+   */
   private stuckAfterMs(deps: FlightDeps): number {
-    return 3 * deps.timeoutMs + 200;
+    return 2 * deadlineCapMs(deps.timeoutMs) + 200;
   }
 
   /**

@@ -1,10 +1,19 @@
 import { Redis } from "@upstash/redis/cloudflare";
 import type { Config } from "../config";
+import { lagTolerantTimeout } from "../lib/lag-tolerant-timeout";
+
+/**
+ * The latest (ms) a request-path Redis call is aborted however busy the isolate is: 3 deadlines. Below it,
+ * the deadline counts only time the isolate was free to read the reply (lib/lag-tolerant-timeout.ts).
+ */
+export function deadlineCapMs(timeoutMs: number): number {
+  return 3 * timeoutMs;
+}
 
 const clients = new Map<string, Redis>();
 
-function client(config: Config, timeoutMs: number): Redis {
-  const id = `${config.upstashRedisRestUrl}\n${config.upstashRedisRestToken}\n${timeoutMs}`;
+function client(config: Config, use: string, deadline: () => AbortSignal): Redis {
+  const id = `${config.upstashRedisRestUrl}\n${config.upstashRedisRestToken}\n${use}`;
   let redis = clients.get(id);
   if (!redis) {
     redis = new Redis({
@@ -19,7 +28,7 @@ function client(config: Config, timeoutMs: number): Redis {
       // Retries would multiply the deadline; callers decide what a failure means (fail open or closed).
       retry: false,
       // A function: a fresh deadline for every HTTP request, which then throws instead of hanging.
-      signal: () => AbortSignal.timeout(timeoutMs),
+      signal: deadline,
     });
     clients.set(id, redis);
   }
@@ -28,13 +37,18 @@ function client(config: Config, timeoutMs: number): Redis {
 
 /**
  * The Upstash client for the request path, with the short RATE_LIMIT_TIMEOUT_MS deadline (not the SDK's
- * 5 s): a slow Redis must not stall every API call. One client per isolate: it is stateless HTTP.
+ * 5 s): a slow Redis must not stall every API call. The deadline counts time the isolate was free to read
+ * the reply, up to deadlineCapMs: a burst of the isolate's own requests must not pass for a slow Redis.
+ * One client per isolate: it is stateless HTTP.
  */
 export function hotPathRedis(config: Config): Redis {
-  return client(config, config.rateLimitTimeoutMs);
+  const timeoutMs = config.rateLimitTimeoutMs;
+  return client(config, `request path ${timeoutMs}`, () =>
+    lagTolerantTimeout(timeoutMs, deadlineCapMs(timeoutMs)),
+  );
 }
 
 /** The Upstash client for admin, webhook and scheduled work, where a few seconds' patience is right. */
 export function redisFor(config: Config): Redis {
-  return client(config, 5000);
+  return client(config, "patient", () => AbortSignal.timeout(5000));
 }
