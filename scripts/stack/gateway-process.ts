@@ -82,9 +82,26 @@ export async function buildWorkerBundle(
  * Runs the gateway as `npm run dev` does (`wrangler dev`, real workerd, real sockets) on a loopback port, and
  * waits until it answers. wrangler starts workerd as its own child, so it runs in a process group of its own
  * (detached) that stop() signals as a whole; an exit hook kills the group too if this process ends first,
- * so a crashed test run leaves nothing behind.
+ * so a crashed test run leaves nothing behind. Throws with wrangler's last lines when it does not start.
  */
 export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<GatewayProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (error) {
+      // A port probed free can be taken before wrangler binds it (an outgoing connection's local port comes
+      // from the same range): start again on newly probed ports (a fixed one may just be slow to free).
+      const taken = /Address already in use/.test((error as Error).message);
+      if (!taken || attempt >= PORT_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+/** Starts this many times before a port collision fails the start. */
+const PORT_ATTEMPTS = 3;
+
+async function startOnce(opts: GatewayProcessOptions): Promise<GatewayProcess> {
   mkdirSync(opts.stateDir, { recursive: true });
   // The worker's vars and secrets go in an env file of this run (owner-only), not on wrangler's command line,
   // where `ps` would show them; an explicit file also keeps wrangler from loading the developer's .dev.vars.
