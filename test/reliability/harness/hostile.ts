@@ -114,8 +114,10 @@ export async function sendRaw(request: {
   /** Bytes after which the server is expected to refuse: the client then waits for its answer (raw-http.ts). */
   pauseAfterBytes?: number;
 }): Promise<{ broken: string[]; observed?: Observed }> {
-  const outcome = await rawRequest(gatewayPort, requestBytes(request), 10_000, request.pauseAfterBytes);
-  if (outcome.kind === "timeout") return { broken: ["no answer within 10 s"] };
+  // An upload the server is expected to refuse waits for its answer (up to 15 s) before sending more.
+  const timeoutMs = request.pauseAfterBytes === undefined ? 10_000 : 30_000;
+  const outcome = await rawRequest(gatewayPort, requestBytes(request), timeoutMs, request.pauseAfterBytes);
+  if (outcome.kind === "timeout") return { broken: [`no answer within ${timeoutMs / 1000} s`] };
   if (outcome.kind === "closed") return { broken: [] };
   const observed = outcome.observed;
   const broken = oracle(observed, { target: request.target, method: request.method });

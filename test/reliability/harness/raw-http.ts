@@ -52,7 +52,8 @@ async function writeUntilAnswered(
   pauseAfterBytes: number,
 ): Promise<void> {
   const SLICE = 16_384;
-  const PAUSE_MS = 3_000;
+  // Long: on a loaded machine the gateway may take seconds to read up to its limit through its streams.
+  const PAUSE_MS = 15_000;
   let paused = false;
   for (let offset = 0; offset < bytes.length && !answered() && !socket.destroyed; offset += SLICE) {
     if (!paused && offset > pauseAfterBytes) {
