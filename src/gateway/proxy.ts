@@ -37,18 +37,57 @@ export interface CallerIdentity {
   tier: string;
 }
 
-/** The origin URL for a request: only path and query are taken from the client, never scheme or host. */
-export function originUrlFor(config: Config, requestUrl: URL): URL {
-  const target = new URL(config.originUrl);
-  const basePath = target.pathname.replace(/\/+$/, "");
-  target.pathname = `${basePath}${requestUrl.pathname}`;
-  target.search = requestUrl.search;
-  target.hash = "";
-  return target;
+interface OriginBase {
+  /** ORIGIN_URL without query, fragment or trailing slashes: what the request's path is appended to. */
+  href: string;
+  /** Its path without trailing slashes ("" for none): the start of the path the origin receives. */
+  basePath: string;
 }
 
-function forwardedHeaders(request: Request, connectionListed: ReadonlySet<string>): Headers {
-  const headers = new Headers();
+/** By ORIGIN_URL: parsed once per isolate, not once per request. */
+const originBases = new Map<string, OriginBase>();
+
+function originBase(originUrl: string): OriginBase {
+  let base = originBases.get(originUrl);
+  if (base === undefined) {
+    const url = new URL(originUrl);
+    url.search = "";
+    url.hash = "";
+    base = { href: url.href.replace(/\/+$/, ""), basePath: url.pathname.replace(/\/+$/, "") };
+    originBases.set(originUrl, base);
+  }
+  return base;
+}
+
+/** The parts of a request's URL the proxy uses, cut from the runtime's serialisation of it (WHATWG URL). */
+interface RequestUrlParts {
+  /** "http" or "https". */
+  scheme: string;
+  /** Host and port, as the client addressed the gateway. */
+  host: string;
+  /** Path and query, already normalised by the runtime (dot segments resolved, percent-encoded). */
+  pathWithQuery: string;
+}
+
+/**
+ * Splits `request.url`, which the runtime has already parsed and serialised, so the hot path does not parse
+ * it again: scheme "://" host path [? query], never a fragment (none reaches a server).
+ */
+function requestUrlParts(url: string): RequestUrlParts {
+  const hostStart = url.indexOf("://") + 3;
+  let pathStart = url.indexOf("/", hostStart);
+  if (pathStart < 0) pathStart = url.length;
+  const fragment = url.indexOf("#", pathStart);
+  return {
+    scheme: url.slice(0, hostStart - 3),
+    host: url.slice(hostStart, pathStart),
+    pathWithQuery: url.slice(pathStart, fragment < 0 ? url.length : fragment) || "/",
+  };
+}
+
+/** Request fields the origin gets as they came: all but the ones below, in the order they came. */
+function forwardedHeaders(request: Request, connectionListed: ReadonlySet<string>): Array<[string, string]> {
+  const fields: Array<[string, string]> = [];
   // Headers iterate with lower-cased names (Fetch standard, "sort and combine").
   for (const [name, value] of request.headers) {
     if (HOP_BY_HOP.has(name) || NEVER_FORWARDED.has(name) || connectionListed.has(name)) continue;
@@ -58,12 +97,12 @@ function forwardedHeaders(request: Request, connectionListed: ReadonlySet<string
         .split(";")
         .map((part) => part.trim())
         .filter((part) => part && !GATEWAY_COOKIE.test(part.split("=")[0] ?? ""));
-      if (kept.length > 0) headers.set("Cookie", kept.join("; "));
+      if (kept.length > 0) fields.push(["cookie", kept.join("; ")]);
       continue;
     }
-    headers.append(name, value);
+    fields.push([name, value]);
   }
-  return headers;
+  return fields;
 }
 
 const NO_TOKENS: ReadonlySet<string> = new Set();
@@ -91,32 +130,35 @@ export async function proxyToOrigin(
   identity: CallerIdentity,
   requestId: string,
 ): Promise<Response> {
-  const incoming = new URL(request.url);
-  const target = originUrlFor(config, incoming);
-  const headers = forwardedHeaders(request, connectionTokens(request.headers));
+  const incoming = requestUrlParts(request.url);
+  // Only path and query are taken from the client, never scheme or host.
+  const origin = originBase(config.originUrl);
+  const target = `${origin.href}${incoming.pathWithQuery}`;
+  // Built as one list and handed to the runtime once: a Headers call per field costs more than the field.
+  const fields = forwardedHeaders(request, connectionTokens(request.headers));
   const clientIp = request.headers.get("CF-Connecting-IP");
-  if (clientIp) {
-    headers.set("X-Forwarded-For", clientIp);
-    headers.set("X-Real-IP", clientIp);
-  }
-  headers.set("X-Forwarded-Proto", incoming.protocol.replace(":", ""));
-  headers.set("X-Forwarded-Host", incoming.host);
-  headers.set("X-Request-Id", requestId);
-  headers.set("X-Gateway-Account", identity.accountId);
-  headers.set("X-Gateway-Key-Id", identity.keyId);
-  headers.set("X-Gateway-Tier", identity.tier);
+  if (clientIp) fields.push(["x-forwarded-for", clientIp], ["x-real-ip", clientIp]);
+  fields.push(
+    ["x-forwarded-proto", incoming.scheme],
+    ["x-forwarded-host", incoming.host],
+    ["x-request-id", requestId],
+    ["x-gateway-account", identity.accountId],
+    ["x-gateway-key-id", identity.keyId],
+    ["x-gateway-tier", identity.tier],
+  );
   if (config.originSharedSecret) {
     const timestamp = Math.floor(Date.now() / 1000);
-    headers.set(
-      "X-Gateway-Signature",
+    fields.push([
+      "x-gateway-signature",
       await signatureHeader(config.originSharedSecret, timestamp, {
         ...identity,
         method: request.method,
-        pathWithQuery: `${target.pathname}${target.search}`,
+        pathWithQuery: `${origin.basePath}${incoming.pathWithQuery}`,
         requestId,
       }),
-    );
+    ]);
   }
+  const headers = new Headers(fields);
 
   const controller = new AbortController();
   // An upload cut off for its size must reach the origin as an INCOMPLETE message (RFC 9112 7.1, 8): erroring
