@@ -92,7 +92,7 @@ export function slowRoundTripFloor(result: BenchResult, r: Row): number {
 
 /**
  * Allowed rows whose keys are hot (>= 50 req/s each from the one isolate): the hot path at every
- * concurrency, the LOG_LEVEL=warn gateway, and the key-count phases whose pace makes one key that busy.
+ * concurrency, the sampled-log gateway, and the key-count phases whose pace makes one key that busy.
  * By what the phase was asked to send, not by the rate it reached, so a slow machine cannot move a row
  * out of the budget it is held to.
  */

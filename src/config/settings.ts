@@ -126,7 +126,7 @@ export const settingsSchema = z.object({
   RATE_LIMIT_TIMEOUT_MS: setting(
     wholeNumber(10, 5000, 300),
     "var",
-    "deadline in milliseconds for the rate-limit round trip",
+    "deadline in milliseconds for the rate-limit round trip, counted in time the isolate was free to read the reply (at most 3 times as long when it is busy)",
   ),
   CORS_ORIGINS: setting(
     commaList(""),
@@ -142,6 +142,15 @@ export const settingsSchema = z.object({
     oneOf(["debug", "info", "warn", "error"], "info"),
     "var",
     "the least severe log line kept",
+  ),
+  ACCESS_LOG_SAMPLE_RATE: setting(
+    z.coerce
+      .number({ error: "must be a fraction from 0 to 1" })
+      .min(0, { error: "must be a fraction from 0 to 1" })
+      .max(1, { error: "must be a fraction from 0 to 1" })
+      .default(1),
+    "var",
+    "share of the API's answered requests (status below 400) that get an access log line, which then carries `sampleRate`; refusals and errors are always logged. `1` logs every request; `0.1` cuts the log's cost (about a tenth of the gateway's CPU a request, docs/BENCHMARK.md) and Workers Logs' volume tenfold",
   ),
 
   // --- Billing (src/billing): a missing Stripe secret disables the billing routes with a 503, nothing else ---

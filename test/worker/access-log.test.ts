@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { accountWithKey, gateway, withKey } from "./support";
+import { accountWithKey, gateway, gatewayWith, withKey } from "./support";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -49,5 +49,40 @@ describe("access log", () => {
   it("logs refusals with their reason", async () => {
     const lines = await logLines(() => gateway("/v1/hello", withKey("gw_test_notavalidkeyatall")));
     expect(lines.find((entry) => entry.message === "request")).toMatchObject({ status: 403 });
+  });
+
+  it("keeps ACCESS_LOG_SAMPLE_RATE of the answered requests, marked with the rate, and every refusal", async () => {
+    const { key } = await accountWithKey("pro");
+    const requests = 200;
+    const sampled = (rate: string) =>
+      logLines(async () => {
+        for (let i = 0; i < requests; i++) {
+          const response = await gatewayWith({ ACCESS_LOG_SAMPLE_RATE: rate }, "/v1/hello", withKey(key));
+          expect(response.status).toBe(200);
+        }
+        const refused = await gatewayWith(
+          { ACCESS_LOG_SAMPLE_RATE: rate },
+          "/v1/hello",
+          withKey("gw_test_notavalidkeyatall"),
+        );
+        expect(refused.status).toBe(403);
+      });
+    const none = (await sampled("0")).filter((entry) => entry.message === "request");
+    expect(none.map((entry) => entry.status)).toEqual([403]);
+    expect(none[0]).not.toHaveProperty("sampleRate");
+
+    const half = (await sampled("0.5")).filter((entry) => entry.message === "request");
+    const answered = half.filter((entry) => entry.status === 200);
+    // Binomial(200, 0.5): outside 60..140 about once in 10^8 runs.
+    expect(answered.length).toBeGreaterThan(60);
+    expect(answered.length).toBeLessThan(140);
+    expect(answered.every((entry) => entry.sampleRate === 0.5)).toBe(true);
+    expect(half.filter((entry) => entry.status === 403)).toHaveLength(1);
+  });
+
+  it("refuses a sample rate outside 0..1 at startup, naming the setting", async () => {
+    const response = await gatewayWith({ ACCESS_LOG_SAMPLE_RATE: "10%" }, "/v1/hello");
+    expect(response.status).toBe(500);
+    expect(await response.text()).toContain("ACCESS_LOG_SAMPLE_RATE");
   });
 });
