@@ -34,6 +34,8 @@ export interface FlushDeps {
  */
 export class UsageFlusher {
   private due = false;
+  /** Counts the flushes armed: a flush that handed over must not disarm the one armed after it. */
+  private turns = 0;
 
   /** Whether a flush is already due: scheduling another would add nothing. */
   get armed(): boolean {
@@ -45,6 +47,11 @@ export class UsageFlusher {
     private readonly leases: LeaseTable,
   ) {}
 
+  /**
+   * Arms the isolate's flush unless one is armed already (then resolves at once). The caller hands the
+   * promise to ctx.waitUntil; it resolves when the flush's watch ends, at most about 8 s later (ms delays:
+   * `delayMs` between looks, MAX_FLUSH_HOLD_MS, two lease lives), and never rejects.
+   */
   schedule(deps: FlushDeps, delayMs = FLUSH_DELAY_MS): Promise<void> {
     if (this.due) return Promise.resolve();
     this.due = true;
@@ -53,9 +60,6 @@ export class UsageFlusher {
       .catch((error) => deps.log.warn("usage flush failed; the counts are kept", { error }))
       .finally(() => this.handOver(turn));
   }
-
-  /** Counts the flushes armed: a flush that handed over must not disarm the one armed after it. */
-  private turns = 0;
 
   /** Lets the next request arm a flush, unless one armed after `turn` already watches. */
   private handOver(turn: number): void {
