@@ -10,7 +10,7 @@ import { createHealthRouter } from "./health/health.index";
 import { allowedMethods, methodNotAllowed } from "./lib/allowed-methods";
 import type { AppEnv } from "./lib/context";
 import { createRouter } from "./lib/create-router";
-import { isUnderPrefix } from "./lib/paths";
+import { isUnderPrefix, pathOf } from "./lib/paths";
 import { accessLog } from "./middleware/access-log";
 import { apiCors } from "./middleware/api-cors";
 import { renderError, renderNotFound } from "./middleware/error-handler";
@@ -32,7 +32,7 @@ export function createApp() {
   // serves; the origin's responses keep the origin's headers.
   const security = secureHeaders();
   app.use("*", (c, next) => {
-    c.set("dataPlane", isUnderPrefix(new URL(c.req.url).pathname, c.get("config").apiPrefixes));
+    c.set("dataPlane", isUnderPrefix(pathOf(c.req.url), c.get("config").apiPrefixes));
     return c.get("dataPlane") ? next() : security(c, next);
   });
 
@@ -74,7 +74,7 @@ export function createApp() {
   let allowed: ((path: string) => string[]) | undefined;
   app.all("*", async (c) => {
     if (!c.get("dataPlane")) {
-      const path = new URL(c.req.url).pathname;
+      const path = pathOf(c.req.url);
       // A gateway-owned resource that exists for other methods: 405 with Allow (RFC 9110 15.5.6), not 404.
       allowed ??= allowedMethods(app.routes);
       const methods = allowed(path);

@@ -60,36 +60,51 @@ interface ServiceSources {
 
 /** Builds the services of one request or cron run; nothing is created until a field is read. */
 export function createServices(from: ServiceSources): Services {
-  let redis: Redis | undefined;
-  let stripe: Stripe | undefined;
-  let mailer: Mailer | undefined;
-  let portalBase: string | undefined;
-  return {
-    config: from.config,
-    log: from.log,
-    get redis() {
-      redis ??= redisFor(from.config);
-      return redis;
-    },
-    get db() {
-      return from.database.get();
-    },
-    get stripe() {
-      stripe ??= stripeClient(from.config);
-      return stripe;
-    },
-    get mailer() {
-      mailer ??= mailerFor(from.config, from.log);
-      return mailer;
-    },
-    clock: { now: from.now ?? Date.now },
-    get portalBase() {
-      // Scheduled work has no request: without PORTAL_URL it has no base to link to. Made on first read (a
-      // URL parse), since API requests never read it.
-      portalBase ??=
-        from.config.portalUrl || from.requestUrl ? publicBaseUrl(from.config, from.requestUrl ?? "") : "";
-      return portalBase;
-    },
-    waitUntil: from.waitUntil ?? ((work) => void work.catch(() => {})),
-  };
+  return new RequestServices(from);
+}
+
+/** A class, not an object literal with getters: every request makes one, API calls included. */
+class RequestServices implements Services {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly clock: { now(): number };
+  readonly waitUntil: (work: Promise<unknown>) => void;
+  private cachedRedis: Redis | undefined;
+  private cachedStripe: Stripe | undefined;
+  private cachedMailer: Mailer | undefined;
+  private cachedPortalBase: string | undefined;
+
+  constructor(private readonly from: ServiceSources) {
+    this.config = from.config;
+    this.log = from.log;
+    this.clock = { now: from.now ?? Date.now };
+    this.waitUntil = from.waitUntil ?? ((work) => void work.catch(() => {}));
+  }
+
+  get redis(): Redis {
+    this.cachedRedis ??= redisFor(this.config);
+    return this.cachedRedis;
+  }
+
+  get db(): Database {
+    return this.from.database.get();
+  }
+
+  get stripe(): Stripe {
+    this.cachedStripe ??= stripeClient(this.config);
+    return this.cachedStripe;
+  }
+
+  get mailer(): Mailer {
+    this.cachedMailer ??= mailerFor(this.config, this.log);
+    return this.cachedMailer;
+  }
+
+  get portalBase(): string {
+    // Scheduled work has no request: without PORTAL_URL it has no base to link to. Made on first read (a
+    // URL parse), since API requests never read it.
+    const { config, requestUrl } = this.from;
+    this.cachedPortalBase ??= config.portalUrl || requestUrl ? publicBaseUrl(config, requestUrl ?? "") : "";
+    return this.cachedPortalBase;
+  }
 }

@@ -10,18 +10,29 @@ export interface LazyDatabase {
   close(): Promise<void>;
 }
 
+/**
+ * A request's Postgres pool, opened on first use. A class, not an object literal with getters: every
+ * request makes one, and a literal's accessors are new closures each time.
+ */
+class RequestDatabase implements LazyDatabase {
+  private handle: ReturnType<typeof openDatabase> | undefined;
+
+  constructor(private readonly config: Config) {}
+
+  get(): Database {
+    this.handle ??= openDatabase(this.config);
+    return this.handle.db;
+  }
+
+  get opened(): boolean {
+    return this.handle !== undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.handle?.close().catch(() => {});
+  }
+}
+
 export function lazyDatabase(config: Config): LazyDatabase {
-  let handle: ReturnType<typeof openDatabase> | undefined;
-  return {
-    get() {
-      handle ??= openDatabase(config);
-      return handle.db;
-    },
-    get opened() {
-      return handle !== undefined;
-    },
-    async close() {
-      await handle?.close().catch(() => {});
-    },
-  };
+  return new RequestDatabase(config);
 }

@@ -46,7 +46,7 @@ interface Limits {
  *   3. finish: the one exit, which counts usage, proxies what was admitted and answers the rest.
  */
 export async function handleApiRequest(c: Context<AppEnv>, state: GatewayState): Promise<Response> {
-  const hash = await keyHashOf(c);
+  const hash = await keyHashOf(c, state);
   const verdict = await decide(c, state, hash);
   return finish(c, state, verdict);
 }
@@ -57,7 +57,7 @@ const invalidKey = () =>
   });
 
 /** Step 1: the SHA-256 hex of a well-formed key of this environment; throws the request's refusal. */
-async function keyHashOf(c: Context<AppEnv>): Promise<string> {
+async function keyHashOf(c: Context<AppEnv>, state: GatewayState): Promise<string> {
   // TRACE reflects requests (cross-site tracing); CONNECT would open a tunnel. Neither reaches the origin.
   if (c.req.method === "TRACE" || c.req.method === "CONNECT") {
     throw new ApiError("method_not_allowed", {
@@ -68,9 +68,14 @@ async function keyHashOf(c: Context<AppEnv>): Promise<string> {
   const config = c.get("config");
   assertDeclaredBodySize(c.req.raw, config.maxBodyBytes);
   const apiKey = extractApiKey(c.req.raw);
+  // A key this isolate checked and hashed lately is well-formed: its checksum and SHA-256 are not redone.
+  const cached = state.keyHashes.get(apiKey);
+  if (cached) return cached;
   // Format and checksum first: a malformed key costs no network call at all.
   if (parseApiKey(apiKey) !== config.keyEnvironment) throw invalidKey();
-  return hashApiKey(apiKey);
+  const hash = await hashApiKey(apiKey);
+  state.keyHashes.set(apiKey, hash);
+  return hash;
 }
 
 /** Step 2: memory, then the key's shared lease round trip, then Postgres or the fail mode. */

@@ -1,4 +1,5 @@
 import { listenToRecords } from "../keys/record-events";
+import { TtlCache } from "../lib/ttl-cache";
 import { BlockTable } from "./blocks";
 import { FallbackLimiter } from "./fallback-limiter";
 import { RecordCache } from "./key-records";
@@ -14,6 +15,12 @@ import { UsageFlusher } from "./usage-flush";
  * fail-open fallback's counts, the usage ledger and its flush. Nothing else in src/gateway holds state.
  */
 export interface GatewayState {
+  /**
+   * SHA-256 hex by API key, for keys of this environment whose checksum held: hashing is a fifth of what
+   * deciding a request from memory costs (docs/BENCHMARK.md). The only place a key is kept as sent, in
+   * isolate memory only, for at most a minute after its last use; never logged, stored or sent anywhere.
+   */
+  keyHashes: TtlCache<string, string>;
   records: RecordCache;
   leases: LeaseTable;
   flights: LeaseFlights;
@@ -40,6 +47,7 @@ export function createGatewayState(): GatewayState {
     },
   });
   return {
+    keyHashes: new TtlCache(10_000, 60_000),
     records,
     leases,
     flights: new LeaseFlights(leases, ledger),

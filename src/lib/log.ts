@@ -21,6 +21,18 @@ const SECRET_SHAPES: RegExp[] = [
   /[?&]token=[^&\s"]+/g,
 ];
 
+/** SECRET_KEY_NAME's answer by field name: the same few names recur on every line. Bounded. */
+const secretNames = new Map<string, boolean>();
+
+function isSecretName(name: string): boolean {
+  let secret = secretNames.get(name);
+  if (secret === undefined) {
+    secret = SECRET_KEY_NAME.test(name);
+    if (secretNames.size < 1_000) secretNames.set(name, secret);
+  }
+  return secret;
+}
+
 /** One cheap test every secret shape above needs to pass: most strings (ids, paths, numbers) skip the rest. */
 const MAY_HOLD_SECRET = /gw_|[sr]k_|whsec_|bearer|\/\/|params: |re_|token=/i;
 
@@ -53,8 +65,7 @@ function redactFieldsInto(
 ): Record<string, unknown> {
   for (const key of Object.keys(fields)) {
     const item = fields[key];
-    out[key] =
-      SECRET_KEY_NAME.test(key) && item != null && item !== "" ? "[REDACTED]" : redact(item, depth + 1);
+    out[key] = isSecretName(key) && item != null && item !== "" ? "[REDACTED]" : redact(item, depth + 1);
   }
   return out;
 }
@@ -84,26 +95,49 @@ export interface Logger {
 }
 
 export function createLogger(minLevel: LogLevel = "info", base: Record<string, unknown> = {}): Logger {
-  const write = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
-    if (levelRank[level] < levelRank[minLevel]) return;
+  return new JsonLogger(minLevel, base);
+}
+
+/** A class, not a literal of closures: every request makes one (request-context.ts). */
+class JsonLogger implements Logger {
+  constructor(
+    private readonly minLevel: LogLevel,
+    private readonly base: Record<string, unknown>,
+  ) {}
+
+  debug(message: string, fields?: Record<string, unknown>): void {
+    this.write("debug", message, fields);
+  }
+
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.write("info", message, fields);
+  }
+
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.write("warn", message, fields);
+  }
+
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.write("error", message, fields);
+  }
+
+  with(fields: Record<string, unknown>): Logger {
+    return new JsonLogger(this.minLevel, { ...this.base, ...fields });
+  }
+
+  private write(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
+    if (levelRank[level] < levelRank[this.minLevel]) return;
     // One object, filled in place: the access log writes a line per request.
     const entry: Record<string, unknown> = {
       level,
       message: redactString(message),
       time: new Date().toISOString(),
     };
-    redactFieldsInto(entry, base, 0);
+    redactFieldsInto(entry, this.base, 0);
     if (fields) redactFieldsInto(entry, fields, 0);
     const line = JSON.stringify(entry);
     if (level === "error") console.error(line);
     else if (level === "warn") console.warn(line);
     else console.log(line);
-  };
-  return {
-    debug: (message, fields) => write("debug", message, fields),
-    info: (message, fields) => write("info", message, fields),
-    warn: (message, fields) => write("warn", message, fields),
-    error: (message, fields) => write("error", message, fields),
-    with: (fields) => createLogger(minLevel, { ...base, ...fields }),
-  };
+  }
 }
