@@ -99,6 +99,20 @@ export function createDemoOriginApp() {
     await new Promise((resolve) => setTimeout(resolve, ms));
     return c.json({ sleptMs: ms });
   });
+  // Headers at once, then the body in 4 chunks spread over `ms`: a slow body is not a slow origin.
+  app.get("/v1/drip", (c) => {
+    const ms = Math.min(Number(c.req.query("ms") ?? 1000), 60_000);
+    const chunks = 4;
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, ms / chunks));
+        controller.enqueue(new TextEncoder().encode(`chunk ${sent}\n`));
+        if (++sent === chunks) controller.close();
+      },
+    });
+    return new Response(body, { headers: { "Content-Type": "text/plain" } });
+  });
   app.get("/v1/redirect", (c) => c.redirect(c.req.query("to") ?? "/v1/hello", 302));
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -172,7 +172,11 @@ export async function proxyToOrigin(
     new ApiError("payload_too_large", {
       detail: `Request bodies are limited to ${config.maxBodyBytes} bytes.`,
     });
-  const timer = setTimeout(() => controller.abort(), config.originTimeoutMs);
+  // The deadline covers the wait for the origin's headers only, never the body's streaming after them.
+  let answered = false;
+  AbortSignal.timeout(config.originTimeoutMs).onabort = () => {
+    if (!answered) controller.abort();
+  };
   let upstream: Response;
   try {
     upstream = await fetch(target, {
@@ -192,7 +196,7 @@ export async function proxyToOrigin(
     }
     throw new ApiError("origin_unreachable", { detail: "The origin could not be reached.", cause });
   } finally {
-    clearTimeout(timer);
+    answered = true;
   }
   // The origin answered before noticing the cut-off upload: the client still learns its body was refused.
   if (body?.overflowed()) {

@@ -163,6 +163,12 @@ describe("proxy: origin failures", () => {
     expect(await problemOf(response)).toMatchObject({ type: "/problems/origin-timeout" });
   });
 
+  it("gives ORIGIN_TIMEOUT_MS to the origin's headers only: a body streamed for longer arrives whole", async () => {
+    const response = await gatewayWith({ ORIGIN_TIMEOUT_MS: "200" }, "/v1/drip?ms=800", withKey(key));
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("chunk 0\nchunk 1\nchunk 2\nchunk 3\n");
+  });
+
   it("answers 502 when the origin cannot be reached", async () => {
     const response = await gatewayWith({ ORIGIN_URL: "http://127.0.0.1:9" }, "/v1/hello", withKey(key));
     expect(response.status).toBe(502);
