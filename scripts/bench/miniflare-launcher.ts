@@ -16,7 +16,8 @@ interface LaunchSpec {
   vars: Record<string, string>;
   host: string;
   port: number;
-  inspectorPort: number;
+  /** Only for the profiled worker (bench-worker.ts says why). */
+  inspectorPort?: number;
 }
 
 // On standard input, not the command line: the bindings include secrets, and argv is public to `ps`.
@@ -40,8 +41,7 @@ const options = convertV4MiniflareOptions({
   bindings: { ...config.vars, ...spec.vars },
   host: spec.host,
   port: spec.port,
-  // Listening only: V8 pays for an inspector once a client attaches, which only the profile phase does.
-  inspectorPort: spec.inspectorPort,
+  ...(spec.inspectorPort ? { inspectorPort: spec.inspectorPort } : {}),
   // No Request.cf download (offline machines); the worker reads nothing from it.
   cf: false,
   // Production ships log lines off the machine; here they would cross two Node processes (this one, then

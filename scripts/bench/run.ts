@@ -296,12 +296,24 @@ export async function runBench(
       readyPath: "/__ready",
       log,
     }).then(started),
+    // The profile's own gateway: the only one with an inspector, which would tax the measured ones.
+    options.profile
+      ? startBenchWorker({
+          name: "gateway, profiled",
+          config: join(root, "wrangler.toml"),
+          vars: gatewayVars,
+          stateDir: join(stateDir, "gateway-profiled"),
+          readyPath: "/health",
+          inspector: true,
+          log,
+        }).then(started)
+      : undefined,
   ]);
   const failed = workers.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
-  const [gateway, quiet, tieredGateway, passthrough] = workers.map((result) =>
+  const [gateway, quiet, tieredGateway, passthrough, profiled] = workers.map((result) =>
     result.status === "fulfilled" ? result.value : undefined,
-  ) as [BenchWorker, BenchWorker | undefined, BenchWorker, BenchWorker];
+  ) as [BenchWorker, BenchWorker | undefined, BenchWorker, BenchWorker, BenchWorker | undefined];
   const load = startLoadClient();
   cleanup.add("load generator", () => load.close());
   const cpuGroups: CpuGroup[] = [
@@ -455,15 +467,15 @@ export async function runBench(
   // What the gateway's CPU goes to: a profile over an allowed phase of its own (profiling slows the worker,
   // so this phase is in no table), taken first, while nothing else has run long in the isolate.
   let profile: BenchResult["profile"];
-  if (options.profile) {
+  if (profiled?.inspectorUrl) {
     try {
       const concurrency = options.concurrencies.includes(16) ? 16 : (options.concurrencies[0] ?? 16);
-      const spec = { url: urls.gateway, connections: concurrency, keySet: "main" };
-      const inspector = await inspectorTarget(gateway.inspectorUrl);
+      const spec = { url: `${profiled.url}/v1/hello`, connections: concurrency, keySet: "main" };
+      const inspector = await inspectorTarget(profiled.inspectorUrl);
       const rate = await warmUp(spec);
       // Bounded: under a profiler a slow gateway gets slower still.
       const amount = Math.min(2_000, Math.max(200, Math.round(rate * options.durationSec)));
-      const { result: sample, profile: worker } = await profileWorker(inspector, gateway.bundlePath, () =>
+      const { result: sample, profile: worker } = await profileWorker(inspector, profiled.bundlePath, () =>
         load.run({ ...spec, amount, keepLatencies: false }),
       );
       profile = { concurrency, requests: sample.responses, worker };

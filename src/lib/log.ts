@@ -100,10 +100,14 @@ export function createLogger(minLevel: LogLevel = "info", base: Record<string, u
 
 /** A class, not a literal of closures: every request makes one (request-context.ts). */
 class JsonLogger implements Logger {
-  constructor(
-    private readonly minLevel: LogLevel,
-    private readonly base: Record<string, unknown>,
-  ) {}
+  // Plain fields, not parameter properties: Node scripts import this file, and Node only strips types.
+  private readonly minLevel: LogLevel;
+  private readonly base: Record<string, unknown>;
+
+  constructor(minLevel: LogLevel, base: Record<string, unknown>) {
+    this.minLevel = minLevel;
+    this.base = base;
+  }
 
   debug(message: string, fields?: Record<string, unknown>): void {
     this.write("debug", message, fields);
