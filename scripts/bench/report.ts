@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import {
   type BenchResult,
+  FULL_LOG,
   ISOLATE_CACHE_ENTRIES,
   phaseId,
-  QUIET,
   REFUSAL_SETTLE_MS,
   SETTLE_MS,
   TARGET_LABELS,
@@ -35,7 +35,7 @@ const int = (value: number) => Math.round(value).toLocaleString("en-US");
 const ms = (value: number) => value.toFixed(2);
 const per = (value: number) => (Number.isNaN(value) ? "-" : value.toFixed(3));
 
-const ROW_ORDER: Target[] = ["origin", "passthrough", "gateway", QUIET, "blocked"];
+const ROW_ORDER: Target[] = ["origin", "passthrough", "gateway", FULL_LOG, "blocked"];
 
 /** req/s ratio, p50 and p99 added, against the bare proxy (row 2) at the same concurrency. */
 function versusBare(r: Row, bare: Row): string[] {
@@ -204,8 +204,8 @@ function cpuTable(result: BenchResult): Table | undefined {
         ? undefined
         : target === "passthrough"
           ? "bare proxy"
-          : target === QUIET
-            ? QUIET
+          : target === FULL_LOG
+            ? FULL_LOG
             : "gateway";
     const cpu = (group: string) => r.cpuMsPerRequest[group] ?? 0;
     const own = worker ? [`${worker}: workerd`, `${worker}: launcher`].map(cpu) : [0, 0];

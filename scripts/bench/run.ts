@@ -67,8 +67,8 @@ export interface BenchOptions {
   rateLimitTimeoutMs?: number;
   /** Record a CPU profile of the gateway in an extra phase (not counted in the tables). */
   profile: boolean;
-  /** The concurrency at which the sampled-log gateway is measured too (none when not in concurrencies). */
-  quietConcurrency: number;
+  /** The concurrency at which the gateway that logs every request is measured too (none when not in concurrencies). */
+  fullLogConcurrency: number;
   postgresUrl: string;
 }
 
@@ -92,7 +92,7 @@ export const FULL_OPTIONS: BenchOptions = {
   coldKeys: 200,
   coldConnections: 16,
   profile: true,
-  quietConcurrency: 16,
+  fullLogConcurrency: 16,
   postgresUrl: POSTGRES_URL,
 };
 
@@ -115,25 +115,25 @@ export const SMOKE_OPTIONS: BenchOptions = {
   coldConnections: 16,
   rateLimitTimeoutMs: 5_000,
   profile: false,
-  quietConcurrency: 16,
+  fullLogConcurrency: 16,
   postgresUrl: POSTGRES_URL,
 };
 
 export const TARGETS = ["origin", "passthrough", "gateway", "blocked"] as const;
 /**
- * At one concurrency: the same gateway with ACCESS_LOG_SAMPLE_RATE=0.1, i.e. an access log line for one
- * answered request in ten, the setting README suggests for busy deployments (see docs/BENCHMARK.md).
+ * At one concurrency: the same gateway with ACCESS_LOG_SAMPLE_RATE=1, i.e. an access log line for every
+ * request, where the defaults sample answered requests beyond 100 a second (see docs/BENCHMARK.md).
  */
-export const QUIET = "quiet" as const;
+export const FULL_LOG = "fulllog" as const;
 /** The gateway built with extra tiers (tiered-build.ts), which the tier phases run against. */
 export const TIERED = "gateway, many tiers";
-export type Target = (typeof TARGETS)[number] | typeof QUIET;
+export type Target = (typeof TARGETS)[number] | typeof FULL_LOG;
 
 export const TARGET_LABELS: Record<Target, string> = {
   origin: "1 origin, direct",
   passthrough: "2 bare proxy worker",
   gateway: "3 gateway, allowed",
-  quiet: "3b gateway, allowed, access log 10%",
+  fulllog: "3b gateway, allowed, every request logged",
   blocked: "4 gateway, blocked (429)",
 };
 
@@ -241,7 +241,7 @@ export async function runBench(
     KEY_ENVIRONMENT: "test",
     ...(options.rateLimitTimeoutMs ? { RATE_LIMIT_TIMEOUT_MS: String(options.rateLimitTimeoutMs) } : {}),
   };
-  const quietWanted = options.concurrencies.includes(options.quietConcurrency);
+  const fullLogWanted = options.concurrencies.includes(options.fullLogConcurrency);
   const passthroughConfig = join(import.meta.dirname, "passthrough.wrangler.toml");
   const runtimeOf = (file: string) => {
     const text = readFileSync(file, "utf8");
@@ -270,12 +270,12 @@ export async function runBench(
       readyPath: "/health",
       log,
     }).then(started),
-    quietWanted
+    fullLogWanted
       ? startBenchWorker({
-          name: "gateway, access log 10%",
+          name: "gateway, every request logged",
           config: join(root, "wrangler.toml"),
-          vars: { ...gatewayVars, ACCESS_LOG_SAMPLE_RATE: "0.1" },
-          stateDir: join(stateDir, "gateway-quiet"),
+          vars: { ...gatewayVars, ACCESS_LOG_SAMPLE_RATE: "1" },
+          stateDir: join(stateDir, "gateway-full-log"),
           readyPath: "/health",
           log,
         }).then(started)
@@ -311,14 +311,14 @@ export async function runBench(
   ]);
   const failed = workers.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
-  const [gateway, quiet, tieredGateway, passthrough, profiled] = workers.map((result) =>
+  const [gateway, fullLog, tieredGateway, passthrough, profiled] = workers.map((result) =>
     result.status === "fulfilled" ? result.value : undefined,
   ) as [BenchWorker, BenchWorker | undefined, BenchWorker, BenchWorker, BenchWorker | undefined];
   const load = startLoadClient();
   cleanup.add("load generator", () => load.close());
   const cpuGroups: CpuGroup[] = [
     ...workerGroups("gateway", gateway.pid),
-    ...(quiet ? workerGroups(QUIET, quiet.pid) : []),
+    ...(fullLog ? workerGroups(FULL_LOG, fullLog.pid) : []),
     ...workerGroups("bare proxy", passthrough.pid),
     ...workerGroups(TIERED, tieredGateway.pid),
     processGroup("bench process (origin, bridge, Neon proxy)", process.pid),
@@ -336,7 +336,7 @@ export async function runBench(
     origin: `${stack.origin.url}/v1/hello`,
     passthrough: `${passthrough.url}/v1/hello`,
     gateway: `${gateway.url}/v1/hello`,
-    quiet: `${quiet?.url}/v1/hello`,
+    fulllog: `${fullLog?.url}/v1/hello`,
     blocked: `${gateway.url}/v1/hello`,
   };
   const phases: PhaseRecord[] = [];
@@ -492,7 +492,7 @@ export async function runBench(
     for (const [index, concurrency] of options.concurrencies.entries()) {
       // Rotated every round and concurrency, so no target always runs first or after the same neighbour.
       const targets: Target[] =
-        quiet && concurrency === options.quietConcurrency ? [...TARGETS, QUIET] : [...TARGETS];
+        fullLog && concurrency === options.fullLogConcurrency ? [...TARGETS, FULL_LOG] : [...TARGETS];
       for (const target of rotate(targets, round + index)) {
         const keySet = target === "blocked" ? "blocked" : "main";
         await measure(
@@ -500,7 +500,7 @@ export async function runBench(
           round,
           { url: urls[target], connections: concurrency, keySet },
           {
-            server: target === QUIET ? quiet : gateway,
+            server: target === FULL_LOG ? fullLog : gateway,
             minAmount: keySet === "main" ? options.mainKeys * options.hotRequestsPerKey : undefined,
           },
         );

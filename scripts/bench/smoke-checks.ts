@@ -1,4 +1,4 @@
-import { type BenchResult, phaseId } from "./run.ts";
+import { type BenchResult, FULL_LOG, phaseId } from "./run.ts";
 import type { Row } from "./stats.ts";
 import {
   BUDGETS,
@@ -49,7 +49,7 @@ export function smokeProblems(result: BenchResult): string[] {
       );
     }
     get(phaseId.main("gateway", concurrency));
-    if (concurrency === result.options.quietConcurrency) get(phaseId.main("quiet", concurrency));
+    if (concurrency === result.options.fullLogConcurrency) get(phaseId.main(FULL_LOG, concurrency));
     const blocked = get(phaseId.main("blocked", concurrency));
     if (blocked) {
       const refused = (blocked.statuses["429"] ?? 0) / Math.max(1, blocked.responses);

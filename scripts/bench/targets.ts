@@ -1,4 +1,4 @@
-import { type BenchResult, ISOLATE_CACHE_ENTRIES, phaseId } from "./run.ts";
+import { type BenchResult, FULL_LOG, ISOLATE_CACHE_ENTRIES, phaseId } from "./run.ts";
 import type { Row } from "./stats.ts";
 
 /** One of issue 13's targets (issue 7's before it), with what this run measured against it. */
@@ -92,14 +92,14 @@ export function slowRoundTripFloor(result: BenchResult, r: Row): number {
 
 /**
  * Allowed rows whose keys are hot (>= 50 req/s each from the one isolate): the hot path at every
- * concurrency, the sampled-log gateway, and the key-count phases whose pace makes one key that busy.
+ * concurrency, the gateway that logs every request, and the key-count phases whose pace makes one key that busy.
  * By what the phase was asked to send, not by the rate it reached, so a slow machine cannot move a row
  * out of the budget it is held to.
  */
 export function hotRows(result: BenchResult): Row[] {
   const ids = result.options.concurrencies.flatMap((c) => [
     phaseId.main("gateway", c),
-    phaseId.main("quiet", c),
+    phaseId.main(FULL_LOG, c),
   ]);
   for (const count of result.options.scaleKeyCounts) {
     if (result.options.scaleRate / count >= BUDGETS.hotKeyMinRate) ids.push(phaseId.keys(count));

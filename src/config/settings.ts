@@ -148,9 +148,14 @@ export const settingsSchema = z.object({
       .number({ error: "must be a fraction from 0 to 1" })
       .min(0, { error: "must be a fraction from 0 to 1" })
       .max(1, { error: "must be a fraction from 0 to 1" })
-      .default(1),
+      .default(0.1),
     "var",
-    "share of the API's answered requests (status below 400) that get an access log line, which then carries `sampleRate`; refusals and errors are always logged. `1` logs every request; `0.1` cuts the log's cost (about a tenth of the gateway's CPU a request, docs/BENCHMARK.md) and Workers Logs' volume tenfold",
+    "share of the API's answered requests (status below 400) beyond ACCESS_LOG_UNSAMPLED_PER_SECOND that get an access log line, which then carries `sampleRate`; refusals and errors are always logged. `1` logs every request; the default keeps the log's cost (the largest of the gateway's own per-request costs, docs/BENCHMARK.md) and Workers Logs' volume bounded on busy isolates",
+  ),
+  ACCESS_LOG_UNSAMPLED_PER_SECOND: setting(
+    wholeNumber(0, 100_000, 100),
+    "var",
+    "answered requests per second per isolate that are all logged before ACCESS_LOG_SAMPLE_RATE applies: a quiet deployment (or `npm run dev`) logs every request; `0` samples from the first",
   ),
 
   // --- Billing (src/billing): a missing Stripe secret disables the billing routes with a 503, nothing else ---

@@ -56,15 +56,13 @@ describe("access log", () => {
     const requests = 200;
     const sampled = (rate: string) =>
       logLines(async () => {
+        // No unsampled share: the rate applies from the first request.
+        const settings = { ACCESS_LOG_SAMPLE_RATE: rate, ACCESS_LOG_UNSAMPLED_PER_SECOND: "0" };
         for (let i = 0; i < requests; i++) {
-          const response = await gatewayWith({ ACCESS_LOG_SAMPLE_RATE: rate }, "/v1/hello", withKey(key));
+          const response = await gatewayWith(settings, "/v1/hello", withKey(key));
           expect(response.status).toBe(200);
         }
-        const refused = await gatewayWith(
-          { ACCESS_LOG_SAMPLE_RATE: rate },
-          "/v1/hello",
-          withKey("gw_test_notavalidkeyatall"),
-        );
+        const refused = await gatewayWith(settings, "/v1/hello", withKey("gw_test_notavalidkeyatall"));
         expect(refused.status).toBe(403);
       });
     const none = (await sampled("0")).filter((entry) => entry.message === "request");
@@ -78,6 +76,41 @@ describe("access log", () => {
     expect(answered.length).toBeLessThan(140);
     expect(answered.every((entry) => entry.sampleRate === 0.5)).toBe(true);
     expect(half.filter((entry) => entry.status === 403)).toHaveLength(1);
+  });
+
+  it("logs every answered request of a second up to ACCESS_LOG_UNSAMPLED_PER_SECOND, then samples", async () => {
+    const { key } = await accountWithKey("pro");
+    // One second of this isolate no request has reached yet, held still: every request below falls in it.
+    const second = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+    vi.spyOn(Date, "now").mockReturnValue(second + 100);
+    const settings = { ACCESS_LOG_SAMPLE_RATE: "0", ACCESS_LOG_UNSAMPLED_PER_SECOND: "5" };
+    const lines = await logLines(async () => {
+      for (let i = 0; i < 12; i++) {
+        expect((await gatewayWith(settings, "/v1/hello", withKey(key))).status).toBe(200);
+      }
+      expect((await gatewayWith(settings, "/v1/hello", withKey("gw_test_notavalidkeyatall"))).status).toBe(
+        403,
+      );
+    });
+    const requests = lines.filter((entry) => entry.message === "request");
+    expect(requests.map((entry) => entry.status)).toEqual([200, 200, 200, 200, 200, 403]);
+    expect(requests.some((entry) => "sampleRate" in entry)).toBe(false);
+
+    // The next second has a budget of its own.
+    vi.spyOn(Date, "now").mockReturnValue(second + 1100);
+    const next = await logLines(() => gatewayWith(settings, "/v1/hello", withKey(key)));
+    expect(next.filter((entry) => entry.message === "request").map((entry) => entry.status)).toEqual([200]);
+  });
+
+  it("logs every request of a quiet isolate at the defaults, with no sampleRate", async () => {
+    const { key } = await accountWithKey("pro");
+    const lines = await logLines(async () => {
+      for (let i = 0; i < 20; i++) expect((await gateway("/v1/hello", withKey(key))).status).toBe(200);
+    });
+    const requests = lines.filter((entry) => entry.message === "request");
+    // The default share (100 a second) is far above 20 sequential requests however fast they run.
+    expect(requests).toHaveLength(20);
+    expect(requests.some((entry) => "sampleRate" in entry)).toBe(false);
   });
 
   it("refuses a sample rate outside 0..1 at startup, naming the setting", async () => {
