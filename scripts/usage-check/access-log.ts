@@ -8,12 +8,20 @@ export interface DayRange {
   to: string;
 }
 
-/** What the access log says an account was served in the range. */
+/**
+ * What the access log says an account was served in the range. A line with `sampleRate` p stands for 1/p
+ * answered requests (src/middleware/access-log.ts samples them on busy isolates), so `ok` and its kin are
+ * then estimates, with a variance: the Horvitz-Thompson sum of (1 - p) / p^2 over the sampled lines.
+ * Refusals are always logged, so `refused` is exact.
+ */
 export interface Served {
   /** Requests proxied to the origin (outcome `ok`, or `ok_local` when admitted while Redis failed). */
   ok: number;
   /** Of those, the ones made under a metered tier (by the line's `tier`). */
   okMetered: number;
+  /** Variances of `ok` and `okMetered` as estimates; 0 when no line was sampled. */
+  okVariance: number;
+  okMeteredVariance: number;
   /** Refused by the rate limit or the monthly quota (429). */
   refused: number;
   /**
@@ -21,8 +29,9 @@ export interface Served {
    * own error (an origin timeout: not counted as usage) or the origin's answer passed through (counted `ok`).
    */
   unsure: number;
-  /** `ok` per UTC month (YYYY-MM), to compare with the monthly quota counters. */
+  /** `ok` per UTC month (YYYY-MM), to compare with the monthly quota counters, and their variances. */
   okByMonth: Map<string, number>;
+  okByMonthVariance: Map<string, number>;
 }
 
 export interface AccessLogSummary {
@@ -42,9 +51,12 @@ export interface AccessLogSummary {
 export const emptyServed = (): Served => ({
   ok: 0,
   okMetered: 0,
+  okVariance: 0,
+  okMeteredVariance: 0,
   refused: 0,
   unsure: 0,
   okByMonth: new Map(),
+  okByMonthVariance: new Map(),
 });
 
 /** Outcomes the gateway sets (src/gateway): how usage counts each. Key refusals (`key_*`) count as `auth`. */
@@ -133,10 +145,21 @@ function count(summary: AccessLogSummary, entry: Record<string, unknown>, range:
   // the origin answered, and usage counted it `ok`, unless the gateway made the error itself.
   const proxied = OK_OUTCOMES.has(outcome) || (outcome === "error" && !AMBIGUOUS_STATUSES.has(status));
   if (proxied) {
-    served.ok += 1;
-    if (isMetered(entry.tier)) served.okMetered += 1;
+    const rate =
+      typeof entry.sampleRate === "number" && entry.sampleRate > 0 && entry.sampleRate <= 1
+        ? entry.sampleRate
+        : 1;
+    const weight = 1 / rate;
+    const variance = (1 - rate) / (rate * rate);
+    served.ok += weight;
+    served.okVariance += variance;
+    if (isMetered(entry.tier)) {
+      served.okMetered += weight;
+      served.okMeteredVariance += variance;
+    }
     const month = day.slice(0, 7);
-    served.okByMonth.set(month, (served.okByMonth.get(month) ?? 0) + 1);
+    served.okByMonth.set(month, (served.okByMonth.get(month) ?? 0) + weight);
+    served.okByMonthVariance.set(month, (served.okByMonthVariance.get(month) ?? 0) + variance);
   } else if (REFUSED_OUTCOMES.has(outcome)) {
     served.refused += 1;
   } else if (outcome === "error") {

@@ -22,6 +22,19 @@ export interface AccountCheck extends AccountFigures {
 const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
 
 /**
+ * A served figure as the range of counts it allows: exact for a log of every request; for a sampled log
+ * (lines with `sampleRate`) the estimate +- 4 standard deviations, outside which a true count falls about
+ * once in 16,000 checks. `extra` widens the top (lines the log cannot classify).
+ */
+function allowed(estimate: number, variance: number, extra = 0): { low: number; high: number; text: string } {
+  const spread = Math.ceil(4 * Math.sqrt(variance));
+  const low = Math.round(estimate) - spread;
+  const high = Math.round(estimate) + extra + spread;
+  if (spread === 0) return { low, high, text: extra > 0 ? `${low}-${high}` : String(low) };
+  return { low, high, text: `about ${Math.round(estimate)} (sampled log: ${Math.max(0, low)}-${high})` };
+}
+
+/**
  * The differences of one account, each a sentence. A served request usage did not count (or the reverse) is
  * one; so is a quota month whose counter differs from the month's `ok` requests, billable usage Stripe has not
  * accepted, and meter_reports and Stripe disagreeing. Lines the access log cannot classify (`unsure`) widen
@@ -30,25 +43,27 @@ const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
 export function differencesOf(figures: AccountFigures): string[] {
   const { served, usage, meter, stripe } = figures;
   const out: string[] = [];
-  if (usage.ok < served.ok || usage.ok > served.ok + served.unsure) {
-    const expected = served.unsure > 0 ? `${served.ok}-${served.ok + served.unsure}` : String(served.ok);
+  const ok = allowed(served.ok, served.okVariance, served.unsure);
+  if (usage.ok < ok.low || usage.ok > ok.high) {
     out.push(
-      `usage counts ${usage.ok} ok requests, the access log served ${expected} (${signed(usage.ok - served.ok)})`,
+      `usage counts ${usage.ok} ok requests, the access log served ${ok.text} (${signed(usage.ok - Math.round(served.ok))})`,
     );
   }
   if (usage.refused !== served.refused)
     out.push(
       `usage counts ${usage.refused} refused (429) requests, the access log ${served.refused} (${signed(usage.refused - served.refused)})`,
     );
-  if (usage.billable !== served.okMetered)
+  const metered = allowed(served.okMetered, served.okMeteredVariance);
+  if (usage.billable < metered.low || usage.billable > metered.high)
     out.push(
-      `usage has ${usage.billable} ok requests under a metered tier, the access log ${served.okMetered} (${signed(usage.billable - served.okMetered)})`,
+      `usage has ${usage.billable} ok requests under a metered tier, the access log ${metered.text} (${signed(usage.billable - Math.round(served.okMetered))})`,
     );
   for (const [month, charged] of figures.quota) {
     const okServed = served.okByMonth.get(month) ?? 0;
-    if (charged !== okServed)
+    const monthServed = allowed(okServed, served.okByMonthVariance.get(month) ?? 0);
+    if (charged < monthServed.low || charged > monthServed.high)
       out.push(
-        `quota ${month} holds ${charged}, the access log served ${okServed} ok (${signed(charged - okServed)})`,
+        `quota ${month} holds ${charged}, the access log served ${monthServed.text} ok (${signed(charged - Math.round(okServed))})`,
       );
   }
   if (!figures.customer && usage.billable > 0)
@@ -93,10 +108,10 @@ export function formatReport(checks: AccountCheck[]): string {
   ];
   const rows = checks.map((c) => [
     c.accountId,
-    c.served.unsure ? `${c.served.ok} (+${c.served.unsure}?)` : String(c.served.ok),
+    `${c.served.okVariance > 0 ? "~" : ""}${Math.round(c.served.ok)}${c.served.unsure ? ` (+${c.served.unsure}?)` : ""}`,
     String(c.usage.ok),
     c.quota.size ? [...c.quota.values()].reduce((a, b) => a + b, 0).toString() : "-",
-    String(c.served.okMetered),
+    `${c.served.okMeteredVariance > 0 ? "~" : ""}${Math.round(c.served.okMetered)}`,
     String(c.usage.billable),
     c.meter.pending ? `${c.meter.reported} (+${c.meter.pending})` : String(c.meter.reported),
     c.stripe === undefined ? "-" : String(c.stripe),

@@ -9,6 +9,7 @@ import { applyMigrations, createDatabase, dropDatabase } from "../../scripts/sta
 import { type StripeStandin, startStripeStandin } from "../../scripts/stack/stripe-standin.ts";
 import { startUpstashBridge, type UpstashBridge } from "../../scripts/stack/upstash-bridge.ts";
 import { summarizeAccessLog } from "../../scripts/usage-check/access-log.ts";
+import { blankFigures, differencesOf } from "../../scripts/usage-check/reconcile.ts";
 import { formatCounterField } from "../../src/usage/usage-counters.ts";
 
 // `npm run usage:check` run as a user runs it (a child process, the access log on stdin), against a real
@@ -291,5 +292,42 @@ describe("reading the access log", () => {
     expect(summary.byAccount.get("acct_t")).toMatchObject({ ok: 1, okMetered: 1, unsure: 1 });
     const march = await summarizeAccessLog([straddling], { from: "2026-03-01", to: "2026-03-01" });
     expect(march.byAccount.get("acct_t")).toMatchObject({ ok: 1, okMetered: 0 });
+  });
+
+  it("counts a sampled line as 1 / sampleRate requests, and allows the estimate its spread", async () => {
+    // A busy isolate: 100 answered requests logged in full, then 50 lines kept at 0.1 (about 500 more).
+    const full = repeat(100, () => logLine({ accountId: "acct_s", tier: "pro", outcome: "ok", status: 200 }));
+    const sampled = repeat(50, () =>
+      JSON.stringify({
+        ...JSON.parse(logLine({ accountId: "acct_s", tier: "pro", outcome: "ok", status: 200 })),
+        sampleRate: 0.1,
+      }),
+    );
+    const refusals = repeat(7, () =>
+      logLine({ accountId: "acct_s", tier: "pro", outcome: "rate_limited", status: 429 }),
+    );
+    const summary = await summarizeAccessLog([...full, ...sampled, ...refusals], { from: today, to: today });
+    const served = summary.byAccount.get("acct_s");
+    expect(served).toMatchObject({ ok: 600, okMetered: 600, refused: 7 });
+    // 50 lines of (1 - 0.1) / 0.1^2: a standard deviation of 67 requests, so 4 of them allow 600 +- 269.
+    expect(served?.okVariance).toBeCloseTo(4500);
+
+    const month = today.slice(0, 7);
+    const figures = (ok: number) => ({
+      ...blankFigures("acct_s"),
+      served: served as NonNullable<typeof served>,
+      usage: { ok, refused: 7, billable: ok, okByMonth: new Map([[month, ok]]) },
+      quota: new Map([[month, ok]]),
+      meter: { reported: ok, pending: 0 },
+      customer: true,
+    });
+    // What the gateway really served (say 583) agrees with the estimate.
+    expect(differencesOf(figures(583))).toEqual([]);
+    // Twice as many is no sampling error: every figure that compares with the log says so, as an estimate.
+    const doubled = differencesOf(figures(1200));
+    expect(doubled).toHaveLength(3);
+    expect(doubled[0]).toBe(
+      "usage counts 1200 ok requests, the access log served about 600 (sampled log: 331-869) (+600)",
+    );
   });
 });
