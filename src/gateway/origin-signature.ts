@@ -1,5 +1,4 @@
 import { toHex } from "../lib/hex";
-import { HmacSha256 } from "../lib/hmac-sha256";
 
 /**
  * The signature an origin verifies to know a request came through the gateway with the identity it claims:
@@ -16,14 +15,19 @@ export interface SignedIdentity {
   tier: string;
 }
 
-/** The secret made ready to sign, by secret: its key blocks are hashed once per isolate, not per request. */
-const keyed = new Map<string, HmacSha256>();
+const keys = new Map<string, Promise<CryptoKey>>();
 
-function keyFor(secret: string): HmacSha256 {
-  let key = keyed.get(secret);
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
   if (!key) {
-    key = new HmacSha256(new TextEncoder().encode(secret));
-    keyed.set(secret, key);
+    key = crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    keys.set(secret, key);
   }
   return key;
 }
@@ -40,10 +44,15 @@ export function canonicalString(timestamp: number, identity: SignedIdentity): st
   ].join("\n");
 }
 
-/**
- * `t=<timestamp>,v1=<hex HMAC-SHA256 of canonicalString>` (RFC 2104 with SHA-256), the X-Gateway-Signature
- * value. `timestamp` is in Unix seconds. Synchronous (lib/hmac-sha256.ts says why); throws nothing.
- */
-export function signatureHeader(secret: string, timestamp: number, identity: SignedIdentity): string {
-  return `t=${timestamp},v1=${toHex(keyFor(secret).signText(canonicalString(timestamp, identity)))}`;
+export async function signatureHeader(
+  secret: string,
+  timestamp: number,
+  identity: SignedIdentity,
+): Promise<string> {
+  const mac = await crypto.subtle.sign(
+    "HMAC",
+    await hmacKey(secret),
+    new TextEncoder().encode(canonicalString(timestamp, identity)),
+  );
+  return `t=${timestamp},v1=${toHex(mac)}`;
 }

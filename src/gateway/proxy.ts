@@ -149,7 +149,7 @@ export async function proxyToOrigin(
     const timestamp = Math.floor(Date.now() / 1000);
     headers.set(
       "X-Gateway-Signature",
-      signatureHeader(config.originSharedSecret, timestamp, {
+      await signatureHeader(config.originSharedSecret, timestamp, {
         ...identity,
         method: request.method,
         pathWithQuery: `${origin.basePath}${incoming.pathWithQuery}`,
