@@ -36,14 +36,34 @@ describe("TtlCache", () => {
     const cache = new TtlCache<string, number>(2, 60_000);
     cache.set("a", 1, T0);
     cache.set("b", 2, T0);
-    cache.get("a", T0); // a is now the most recently used
-    cache.set("c", 3, T0);
-    expect(cache.get("b", T0)).toBeUndefined();
-    expect(cache.get("a", T0)).toBe(1);
-    expect(cache.get("c", T0)).toBe(3);
+    cache.get("a", T0 + 1000); // a is now the most recently used
+    cache.set("c", 3, T0 + 1000);
+    expect(cache.get("b", T0 + 1000)).toBeUndefined();
+    expect(cache.get("a", T0 + 1000)).toBe(1);
+    expect(cache.get("c", T0 + 1000)).toBe(3);
     expect(cache.size).toBe(2);
     cache.delete("a");
-    expect(cache.get("a", T0)).toBeUndefined();
+    expect(cache.get("a", T0 + 1000)).toBeUndefined();
+  });
+
+  it("refreshes an entry's recency at most once a second, and keeps a key in use however many others come", () => {
+    const cache = new TtlCache<string, number>(3, 60_000);
+    cache.set("hot", 0, T0);
+    cache.set("b", 1, T0);
+    cache.get("hot", T0 + 999); // read again within its second: not moved
+    cache.set("c", 2, T0 + 999);
+    cache.set("d", 3, T0 + 999);
+    expect(cache.get("hot", T0 + 999)).toBeUndefined();
+
+    // Read every 10 ms while a new key arrives every 100 ms, in a cache of 20: moved up once a second, it
+    // is never the oldest, since fewer than 20 keys arrive in a second.
+    const roomy = new TtlCache<string, number>(20, 60_000);
+    roomy.set("hot", 0, T0 + 1000);
+    for (let t = T0 + 1000, n = 0; t < T0 + 10_000; t += 10) {
+      expect(roomy.get("hot", t), `at +${t - T0} ms`).toBe(0);
+      if ((t - T0) % 100 === 0) roomy.set(`k${n++}`, n, t);
+    }
+    expect(roomy.size).toBe(20);
   });
 });
 
