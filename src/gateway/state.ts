@@ -16,9 +16,10 @@ import { UsageFlusher } from "./usage-flush";
  */
 export interface GatewayState {
   /**
-   * SHA-256 hex by API key, for keys of this environment whose checksum held: hashing is a fifth of what
-   * deciding a request from memory costs (docs/BENCHMARK.md). The only place a key is kept as sent, in
-   * isolate memory only, for at most a minute after its last use; never logged, stored or sent anywhere.
+   * SHA-256 hex by API key, for keys of this environment whose checksum held, so a busy key is not
+   * checksummed and hashed on every request (about 0.02-0.03 ms of one in the profile, docs/BENCHMARK.md).
+   * The only place a key is kept as sent: in isolate memory only, 10,000 keys at most, for at most a minute
+   * after it was hashed; never logged, stored or sent anywhere.
    */
   keyHashes: TtlCache<string, string>;
   records: RecordCache;

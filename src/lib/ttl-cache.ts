@@ -4,7 +4,7 @@
  *
  * Recency is refreshed at most once per `touchEveryMs` (1 s) per entry, not on every hit: moving an entry to
  * the end is a delete and a set, and on a Map of thousands of entries doing that on every request of a hot
- * key cost the gateway about 0.1 ms of CPU a request (measured, docs/BENCHMARK.md). An entry read within the
+ * key cost the gateway 0.1 ms of CPU a request or more (measured, docs/BENCHMARK.md). An entry read within the
  * last second is never the least recently used unless the cache turned over in that second.
  */
 export class TtlCache<K, V> {
