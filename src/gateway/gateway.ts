@@ -69,8 +69,9 @@ async function keyHashOf(c: Context<AppEnv>, state: GatewayState): Promise<strin
   assertDeclaredBodySize(c.req.raw, config.maxBodyBytes);
   const apiKey = extractApiKey(c.req.raw);
   // A key this isolate checked and hashed lately is well-formed: its checksum and SHA-256 are not redone.
+  // The environment is checked again: the map is the isolate's, the setting is the request's.
   const cached = state.keyHashes.get(apiKey);
-  if (cached) return cached;
+  if (cached && apiKey.startsWith(`gw_${config.keyEnvironment}_`)) return cached;
   // Format and checksum first: a malformed key costs no network call at all.
   if (parseApiKey(apiKey) !== config.keyEnvironment) throw invalidKey();
   const hash = await hashApiKey(apiKey);

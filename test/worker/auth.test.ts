@@ -41,6 +41,14 @@ describe("authentication: errors", () => {
     }
   });
 
+  it("refuses a test key where KEY_ENVIRONMENT is live, though this isolate has just accepted it", async () => {
+    const { key } = await accountWithKey();
+    expect((await gateway("/v1/hello", withKey(key))).status).toBe(200);
+    // The isolate keeps a key's hash once checked; the environment check must not be skipped with it.
+    const live = { KEY_ENVIRONMENT: "live", PORTAL_URL: "https://portal.example.test" };
+    expect((await gatewayWith(live, "/v1/hello", withKey(key))).status).toBe(403);
+  });
+
   it("gives unknown, revoked and expired keys one indistinguishable 403 body", async () => {
     const unknown = await gateway("/v1/hello", withKey(generateApiKey("test")));
     const { key: revokedKey, keyId } = await accountWithKey();

@@ -154,16 +154,25 @@ describe("hot path budget", () => {
     await sleep(1100);
     await resetCounts(tag);
 
+    const burstStarted = Date.now();
     const burst = await Promise.all(
       Array.from({ length: 10 }, () =>
         gatewayWith(tagged(tag), "/v1/hello", withKey(key), { background: "keep" }),
       ),
     );
     expect(burst.map((response) => response.status)).toEqual(Array(10).fill(429));
-    // The re-check's round trip (it carries the earlier refusal's count); the usage flush comes later.
-    expect((await counts(tag)).httpRequests).toBe(1);
+    // One re-check a second: a burst takes milliseconds, but a loaded machine may stretch it past a second.
+    const rechecks = 1 + Math.floor((Date.now() - burstStarted) / 1000);
+    // The re-check's round trip; the usage flush follows it, at once on a machine slow enough to let it.
+    const during = (await counts(tag)).httpRequests;
+    expect(during).toBeGreaterThanOrEqual(1);
+    expect(during).toBeLessThanOrEqual(rechecks + 1);
     await settleBackground();
-    expect((await counts(tag)).httpRequests).toBe(2);
+    // The re-check(s) and one flush: had the burst reached Redis, even coalesced, there would be more (for a
+    // burst within its second, exactly 2).
+    const total = (await counts(tag)).httpRequests;
+    expect(total).toBeGreaterThanOrEqual(2);
+    expect(total).toBeLessThanOrEqual(rechecks + 1);
     // A refused request costs nothing: the month's quota was never charged.
     expect(Number(await redis.get(redisKeys.quota(account.id, monthWindow(Date.now()).id)))).toBe(0);
   });
