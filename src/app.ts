@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import { adminDocument, createAdminRouter } from "./admin/admin.index";
 import { createBillingAdminRouter } from "./billing/checkout/billing-admin.index";
@@ -5,7 +6,7 @@ import { createStripeWebhookRouter } from "./billing/webhooks/stripe-webhook.ind
 import { createDocsRouter } from "./docs/docs.index";
 import type { OpenApiDocument } from "./docs/origin-document";
 import { handleApiRequest } from "./gateway/gateway";
-import { createGatewayState } from "./gateway/state";
+import { createGatewayState, type GatewayState } from "./gateway/state";
 import { createHealthRouter } from "./health/health.index";
 import { allowedMethods, methodNotAllowed } from "./lib/allowed-methods";
 import type { AppEnv } from "./lib/context";
@@ -20,20 +21,21 @@ import { createPortalRouter } from "./portal/portal.index";
 
 /**
  * Assembles the gateway. Read top to bottom, this is the order a request meets things:
- * request context -> gateway-owned routes (health, docs, admin) -> proxied API prefixes -> 404.
+ * request context -> proxied API prefixes (the data plane) -> gateway-owned routes (health, docs, admin,
+ * portal) -> 405 or 404.
  */
 export function createApp() {
-  // The data plane's memory of this isolate (leases, records, refusals, usage): one object, made once.
-  const gatewayState = createGatewayState();
   const app = createRouter<AppEnv>();
   app.use(requestContext());
   app.use(requestServices());
-  // Which side a request is on, decided once from its path. Security headers go on what the gateway itself
-  // serves; the origin's responses keep the origin's headers.
+  // Which side a request is on, decided once from its path. Everything under API_PREFIXES is the data plane
+  // and is answered right here (access log, CORS, the gateway), without walking the gateway's own routes.
+  // Security headers go on what the gateway itself serves; the origin's responses keep the origin's headers.
   const security = secureHeaders();
+  const dataPlane = dataPlaneHandler(createGatewayState());
   app.use("*", (c, next) => {
-    c.set("dataPlane", isUnderPrefix(pathOf(c.req.url), c.get("config").apiPrefixes));
-    return c.get("dataPlane") ? next() : security(c, next);
+    if (isUnderPrefix(pathOf(c.req.url), c.get("config").apiPrefixes)) return dataPlane(c);
+    return security(c, next);
   });
 
   // Routes the gateway owns. The public ones also make up the gateway's part of /openapi.json.
@@ -60,31 +62,41 @@ export function createApp() {
   // Developer portal (src/portal): server-rendered pages under /portal, their JSON API under /portal/api.
   app.route("/portal", createPortalRouter());
 
-  // Everything under API_PREFIXES is the data plane; anything else unknown is a 404.
-  const cors = apiCors();
-  const log = accessLog();
-  app.use("*", async (c, next) => {
-    if (!c.get("dataPlane")) return next();
-    await log(c, async () => {
-      // A preflight is answered by the CORS middleware itself, as a returned response.
-      const preflight = await cors(c, next);
-      if (preflight instanceof Response) c.res = preflight;
-    });
-  });
+  // Anything else unknown: 405 with Allow (RFC 9110 15.5.6) for a gateway-owned resource that exists for
+  // other methods, else 404.
   let allowed: ((path: string) => string[]) | undefined;
-  app.all("*", async (c) => {
-    if (!c.get("dataPlane")) {
-      const path = pathOf(c.req.url);
-      // A gateway-owned resource that exists for other methods: 405 with Allow (RFC 9110 15.5.6), not 404.
-      allowed ??= allowedMethods(app.routes);
-      const methods = allowed(path);
-      if (methods.length > 0) throw methodNotAllowed(c.req.method, methods);
-      return renderNotFound(c);
-    }
-    return handleApiRequest(c, gatewayState);
+  app.all("*", (c) => {
+    allowed ??= allowedMethods(app.routes);
+    const methods = allowed(pathOf(c.req.url));
+    if (methods.length > 0) throw methodNotAllowed(c.req.method, methods);
+    return renderNotFound(c);
   });
 
   app.notFound(renderNotFound);
   app.onError(renderError);
   return app;
+}
+
+/**
+ * The data plane's one middleware: the access log around CORS around the gateway. Its errors are rendered
+ * here, inside the access log, so refusals thrown as ApiError (413, 502, 504) are logged like the rest.
+ * `state` is the data plane's memory of this isolate (leases, records, refusals, usage): one object, made once.
+ */
+function dataPlaneHandler(state: GatewayState): (c: Context<AppEnv>) => Promise<void> {
+  const cors = apiCors();
+  const log = accessLog();
+  const gateway = async (c: Context<AppEnv>) => {
+    try {
+      c.res = await handleApiRequest(c, state);
+    } catch (error) {
+      c.res = await renderError(error as Error, c);
+    }
+  };
+  return async (c) => {
+    await log(c, async () => {
+      // A preflight is answered by the CORS middleware itself, as a returned response.
+      const preflight = await cors(c, () => gateway(c));
+      if (preflight instanceof Response) c.res = preflight;
+    });
+  };
 }

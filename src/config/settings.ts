@@ -44,6 +44,9 @@ const secret = (minLength: number) =>
     .min(minLength, { error: `must be at least ${minLength} characters` })
     .optional();
 
+/** The first path segments the gateway serves itself (app.ts): no API prefix may be under them. */
+const GATEWAY_PATHS = ["admin", "docs", "health", "openapi.json", "portal", "webhooks"];
+
 const commaList = (fallback: string) =>
   z
     .string()
@@ -87,9 +90,15 @@ export const settingsSchema = z.object({
     commaList("/v1").pipe(
       z
         .array(
-          z.string().regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, {
-            error: "must be comma-separated path prefixes like /v1",
-          }),
+          z
+            .string()
+            .regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, {
+              error: "must be comma-separated path prefixes like /v1",
+            })
+            // The data plane answers everything under its prefixes before the gateway's own routes are seen.
+            .refine((prefix) => !GATEWAY_PATHS.includes(prefix.split("/")[1] ?? ""), {
+              error: `must not be under the gateway's own paths (${GATEWAY_PATHS.map((p) => `/${p}`).join(", ")})`,
+            }),
           {
             error: "must be comma-separated path prefixes like /v1",
           },

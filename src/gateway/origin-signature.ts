@@ -16,17 +16,14 @@ export interface SignedIdentity {
 }
 
 const keys = new Map<string, Promise<CryptoKey>>();
+const utf8 = new TextEncoder();
 
 function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey(
-      "raw",
-      new TextEncoder().encode(secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
+    key = crypto.subtle.importKey("raw", utf8.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+    ]);
     keys.set(secret, key);
   }
   return key;
@@ -52,7 +49,7 @@ export async function signatureHeader(
   const mac = await crypto.subtle.sign(
     "HMAC",
     await hmacKey(secret),
-    new TextEncoder().encode(canonicalString(timestamp, identity)),
+    utf8.encode(canonicalString(timestamp, identity)),
   );
   return `t=${timestamp},v1=${toHex(mac)}`;
 }

@@ -18,6 +18,17 @@ export function windowName(seconds: number): string {
  * (2,419,200 to 2,678,400), the window the quota really resets on, so `t` never exceeds it.
  */
 export function rateLimitPolicy(plan: Plan, month: MonthWindow): string {
+  // The same text for every request of a plan all month: built once per plan and month, not per request.
+  const cached = policyTexts.get(plan);
+  if (cached?.monthStartMs === month.startMs) return cached.text;
+  const text = policyText(plan, month);
+  policyTexts.set(plan, { monthStartMs: month.startMs, text });
+  return text;
+}
+
+const policyTexts = new WeakMap<Plan, { monthStartMs: number; text: string }>();
+
+function policyText(plan: Plan, month: MonthWindow): string {
   const policies = [
     `"${windowName(plan.rateLimit.windowSeconds)}";q=${plan.rateLimit.requests};w=${plan.rateLimit.windowSeconds}`,
   ];

@@ -14,8 +14,6 @@ export interface AppEnv {
     services: Services;
     /** Postgres for this request, opened on first use and ended after the response (requestServices). */
     db: LazyDatabase;
-    /** Whether the path is under API_PREFIXES (the proxied API), decided once per request in app.ts. */
-    dataPlane: boolean;
     /** Set by the data plane once the key is known, for the access log. */
     caller?: { accountId: string; keyId: string; tier: string };
     /** The data plane's verdict for the access log: ok, rate_limited, quota, invalid_key... */

@@ -21,6 +21,19 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     c.set("config", config);
     c.set("log", createLogger(config.logLevel, { requestId }));
     await next();
-    c.header("X-Request-Id", requestId);
+    stampRequestId(c.res, requestId, () => c.header("X-Request-Id", requestId));
   };
+}
+
+/**
+ * Puts the id on the response in place. Hono's `c.header` would copy the whole response (body stream and
+ * headers) once it is final, on every request, the proxied ones included; only a response whose headers are
+ * immutable (one straight from fetch()) needs that copy, and `copyAndStamp` makes it.
+ */
+function stampRequestId(response: Response, requestId: string, copyAndStamp: () => void): void {
+  try {
+    response.headers.set("X-Request-Id", requestId);
+  } catch {
+    copyAndStamp();
+  }
 }

@@ -65,6 +65,10 @@ describe("settings: one schema keyed by the binding names", () => {
     expect(issuesOf({ ...minimal, API_PREFIXES: "v1" })).toEqual([
       "API_PREFIXES must be comma-separated path prefixes like /v1",
     ]);
+    expect(issuesOf({ ...minimal, API_PREFIXES: "/v1,/portal/api" })).toEqual([
+      "API_PREFIXES must not be under the gateway's own paths (/admin, /docs, /health, /openapi.json, /portal, /webhooks)",
+    ]);
+    expect(issuesOf({ ...minimal, API_PREFIXES: "/v1,/portals,/docs2" })).toEqual([]);
     const secret = issuesOf({ ...minimal, ADMIN_TOKEN: "short-s3cret" });
     expect(secret).toEqual(["ADMIN_TOKEN must be at least 16 characters"]);
     expect(issuesOf({ ...minimal, DATABASE_URL: "mysql://u:pw@h/x" }).join()).not.toContain("pw");
