@@ -4,6 +4,7 @@ import {
   type BenchResult,
   FULL_LOG,
   ISOLATE_CACHE_ENTRIES,
+  LEAN,
   phaseId,
   REFUSAL_SETTLE_MS,
   SETTLE_MS,
@@ -35,7 +36,9 @@ const int = (value: number) => Math.round(value).toLocaleString("en-US");
 const ms = (value: number) => value.toFixed(2);
 const per = (value: number) => (Number.isNaN(value) ? "-" : value.toFixed(3));
 
-const ROW_ORDER: Target[] = ["origin", "passthrough", "gateway", FULL_LOG, "blocked"];
+const ROW_ORDER: Target[] = ["origin", "passthrough", LEAN, "gateway", FULL_LOG, "blocked"];
+/** Rows that are not the gateway: nothing of theirs reaches Redis or Postgres. */
+const NOT_GATEWAY: ReadonlySet<Target> = new Set(["origin", "passthrough", LEAN]);
 
 /** req/s ratio, p50 and p99 added, against the bare proxy (row 2) at the same concurrency. */
 function versusBare(r: Row, bare: Row): string[] {
@@ -54,7 +57,7 @@ function hotPathTable(result: BenchResult): Table {
       const r = result.rows[phaseId.main(target, c.concurrency)];
       if (!r) continue;
       const vs = target === "origin" || target === "passthrough" ? ["", "", ""] : versusBare(r, c.bare);
-      const counted = target !== "origin" && target !== "passthrough";
+      const counted = !NOT_GATEWAY.has(target);
       rows.push([
         TARGET_LABELS[target],
         String(c.concurrency),
@@ -204,9 +207,11 @@ function cpuTable(result: BenchResult): Table | undefined {
         ? undefined
         : target === "passthrough"
           ? "bare proxy"
-          : target === FULL_LOG
-            ? FULL_LOG
-            : "gateway";
+          : target === LEAN
+            ? "lean proxy"
+            : target === FULL_LOG
+              ? FULL_LOG
+              : "gateway";
     const cpu = (group: string) => r.cpuMsPerRequest[group] ?? 0;
     const own = worker ? [`${worker}: workerd`, `${worker}: launcher`].map(cpu) : [0, 0];
     const rest = shared.map(cpu);

@@ -76,7 +76,7 @@ const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0
 
 export const FULL_OPTIONS: BenchOptions = {
   mode: "full",
-  rounds: 2,
+  rounds: 3,
   durationSec: 3,
   concurrencies: [1, 16, 64],
   mainKeys: 10,
@@ -125,13 +125,16 @@ export const TARGETS = ["origin", "passthrough", "gateway", "blocked"] as const;
  * request, where the defaults sample answered requests beyond 100 a second (see docs/BENCHMARK.md).
  */
 export const FULL_LOG = "fulllog" as const;
+/** At the same concurrency as FULL_LOG: a leaner pass-through than row 2 (lean-proxy-worker.ts). */
+export const LEAN = "lean" as const;
 /** The gateway built with extra tiers (tiered-build.ts), which the tier phases run against. */
 export const TIERED = "gateway, many tiers";
-export type Target = (typeof TARGETS)[number] | typeof FULL_LOG;
+export type Target = (typeof TARGETS)[number] | typeof FULL_LOG | typeof LEAN;
 
 export const TARGET_LABELS: Record<Target, string> = {
   origin: "1 origin, direct",
   passthrough: "2 bare proxy worker",
+  lean: "2b lean proxy worker (no Request copy)",
   gateway: "3 gateway, allowed",
   fulllog: "3b gateway, allowed, every request logged",
   blocked: "4 gateway, blocked (429)",
@@ -296,6 +299,16 @@ export async function runBench(
       readyPath: "/__ready",
       log,
     }).then(started),
+    fullLogWanted
+      ? startBenchWorker({
+          name: "lean proxy",
+          config: join(import.meta.dirname, "lean-proxy.wrangler.toml"),
+          vars: { ORIGIN_URL: stack.origin.url },
+          stateDir: join(stateDir, "lean-proxy"),
+          readyPath: "/__ready",
+          log,
+        }).then(started)
+      : undefined,
     // The profile's own gateway: the only one with an inspector, which would tax the measured ones.
     options.profile
       ? startBenchWorker({
@@ -311,15 +324,23 @@ export async function runBench(
   ]);
   const failed = workers.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
-  const [gateway, fullLog, tieredGateway, passthrough, profiled] = workers.map((result) =>
+  const [gateway, fullLog, tieredGateway, passthrough, lean, profiled] = workers.map((result) =>
     result.status === "fulfilled" ? result.value : undefined,
-  ) as [BenchWorker, BenchWorker | undefined, BenchWorker, BenchWorker, BenchWorker | undefined];
+  ) as [
+    BenchWorker,
+    BenchWorker | undefined,
+    BenchWorker,
+    BenchWorker,
+    BenchWorker | undefined,
+    BenchWorker | undefined,
+  ];
   const load = startLoadClient();
   cleanup.add("load generator", () => load.close());
   const cpuGroups: CpuGroup[] = [
     ...workerGroups("gateway", gateway.pid),
     ...(fullLog ? workerGroups(FULL_LOG, fullLog.pid) : []),
     ...workerGroups("bare proxy", passthrough.pid),
+    ...(lean ? workerGroups("lean proxy", lean.pid) : []),
     ...workerGroups(TIERED, tieredGateway.pid),
     processGroup("bench process (origin, bridge, Neon proxy)", process.pid),
     processGroup("redis-server", stack.redis?.process?.pid),
@@ -337,6 +358,7 @@ export async function runBench(
     passthrough: `${passthrough.url}/v1/hello`,
     gateway: `${gateway.url}/v1/hello`,
     fulllog: `${fullLog?.url}/v1/hello`,
+    lean: `${lean?.url}/v1/hello`,
     blocked: `${gateway.url}/v1/hello`,
   };
   const phases: PhaseRecord[] = [];
@@ -490,10 +512,10 @@ export async function runBench(
 
   for (let round = 0; round < options.rounds; round++) {
     for (const [index, concurrency] of options.concurrencies.entries()) {
-      // Rotated every round and concurrency, so no target always runs first or after the same neighbour.
-      const targets: Target[] =
-        fullLog && concurrency === options.fullLogConcurrency ? [...TARGETS, FULL_LOG] : [...TARGETS];
-      for (const target of rotate(targets, round + index)) {
+      for (const target of phaseOrder(
+        round + index,
+        fullLog !== undefined && lean !== undefined && concurrency === options.fullLogConcurrency,
+      )) {
         const keySet = target === "blocked" ? "blocked" : "main";
         await measure(
           phaseId.main(target, concurrency),
@@ -593,6 +615,25 @@ async function makeKeySets(options: BenchOptions, tiers: string[]): Promise<Reco
 
 function planOf(tier: string) {
   return plans[tier as keyof typeof plans] ?? plans.free;
+}
+
+/**
+ * The targets of one round at one concurrency, rotated every round and concurrency so no target always runs
+ * first or after the same neighbour; except that the gateway runs right after or before the bare proxy (and
+ * the lean one, where measured), in turns, so each ratio of the two shares the machine's state: on a shared
+ * machine the speed of both moved by a third within a minute, which two phases 40 s apart turned into a
+ * ratio of 0.78 one round and 1.19 the next (docs/bench/2026-11-29-8.json). `withExtras`: rows 2b and 3b too.
+ */
+function phaseOrder(turn: number, withExtras: boolean): Target[] {
+  const proxies: Target[] = withExtras ? ["passthrough", "gateway", LEAN] : ["passthrough", "gateway"];
+  const together = turn % 2 === 0 ? proxies : [...proxies].reverse();
+  const others = TARGETS.filter((target) => !together.includes(target));
+  const units: Target[][] = [
+    together,
+    ...others.map((target) => [target]),
+    ...(withExtras ? [[FULL_LOG]] : []),
+  ];
+  return rotate(units, turn).flat();
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
