@@ -184,6 +184,8 @@ export const phaseId = {
  * usage-flush.ts), so it lands within about 1 s of the last request.
  */
 export const SETTLE_MS = 1_600;
+/** Requests each hot-path worker serves before the first round (full runs). */
+const STEADY_STATE_REQUESTS = 10_000;
 /** The same for refusals, whose flush looks every 1.5 s (REFUSAL_FLUSH_DELAY_MS): within about 3 s. */
 export const REFUSAL_SETTLE_MS = 3_200;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -509,6 +511,24 @@ export async function runBench(
       log(`profile: skipped (${(error as Error).message})`);
     }
   }
+
+  // Every worker of the hot-path table brought to the same steady state before the first round. The phases'
+  // own warm-ups are short (a few dozen requests), and a worker that had served little yet spent up to half
+  // again as much CPU a request as later: the bare proxy 0.97-1.01 ms of workerd CPU at c=16 in round 1 of
+  // runs 8 and 9 of 2026-11-29, 0.63-0.70 ms after, which gave the gateway 1.19x and 1.12x in round 1
+  // against 0.75-0.79x in the rounds after.
+  for (const target of ["passthrough", "gateway", FULL_LOG, LEAN] as const) {
+    if (target === FULL_LOG && !fullLog) continue;
+    if (target === LEAN && !lean) continue;
+    await load.run({
+      url: urls[target],
+      connections: 16,
+      amount: options.mode === "full" ? STEADY_STATE_REQUESTS : 500,
+      keySet: "main",
+      keepLatencies: false,
+    });
+  }
+  log("workers of the hot-path table at steady state");
 
   for (let round = 0; round < options.rounds; round++) {
     for (const [index, concurrency] of options.concurrencies.entries()) {
