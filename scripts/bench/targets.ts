@@ -125,6 +125,14 @@ export function dollarsPerMillion(commandsPerRequest: number): number {
   return commandsPerRequest * 1_000_000 * DOLLARS_PER_COMMAND;
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] ?? Number.NaN)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
 /** The gateway against the lean proxy (row 2b), where the run measured one, for the throughput line. */
 function leanRatio(result: BenchResult, at: Comparison): string {
   const lean = result.rows[phaseId.main(LEAN, at.concurrency)];
@@ -139,9 +147,13 @@ export function checkTargets(result: BenchResult): TargetCheck[] {
   const checks: TargetCheck[] = [];
   if (at16) {
     checks.push({
-      target: `gateway throughput >= ${BUDGETS.throughputAt16} x bare proxy at concurrency ${at16.concurrency} (aim ${BUDGETS.throughputAimAt16})`,
-      measured: `${at16.gatewayThroughput.toFixed(2)}x (rounds: ${at16.gatewayThroughputByRound.map((r) => r.toFixed(2)).join(", ")}); c=${compared.map((c) => `${c.concurrency}: ${c.gatewayThroughput.toFixed(2)}x`).join(", c=")}${leanRatio(result, at16)}`,
-      met: at16.gatewayThroughput >= BUDGETS.throughputAt16,
+      target: `gateway throughput >= ${BUDGETS.throughputAt16} x bare proxy at concurrency ${at16.concurrency} (aim ${BUDGETS.throughputAimAt16}), pooled and the median of rounds`,
+      measured: `${at16.gatewayThroughput.toFixed(2)}x (rounds: ${at16.gatewayThroughputByRound.map((r) => r.toFixed(2)).join(", ")}; their median ${median(at16.gatewayThroughputByRound).toFixed(2)}x); c=${compared.map((c) => `${c.concurrency}: ${c.gatewayThroughput.toFixed(2)}x`).join(", c=")}${leanRatio(result, at16)}`,
+      // The pooled ratio and the median of the rounds' own ratios: one lucky round (on a shared machine a
+      // round's ratio has ranged from 0.68x to 1.18x within one run) must not carry the target alone.
+      met:
+        at16.gatewayThroughput >= BUDGETS.throughputAt16 &&
+        median(at16.gatewayThroughputByRound) >= BUDGETS.throughputAt16,
     });
   }
   if (at1) {
