@@ -1,6 +1,9 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { gatewayWith } from "./support";
+import type { AppEnv } from "../../src/lib/context";
+import { requestContext } from "../../src/middleware/request-context";
+import { BASE, gatewayWith } from "./support";
 
 const call = (path: string, init?: RequestInit) =>
   exports.default.fetch(new Request(`http://gateway.test${path}`, init));
@@ -30,6 +33,22 @@ describe("health", () => {
     expect(replaced.headers.get("X-Request-Id")).toMatch(
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
+  });
+});
+
+describe("the request id on a response whose headers cannot change", () => {
+  it("is still set (the response is copied only then)", async () => {
+    // Response.redirect's headers are immutable (Fetch standard), like those of a fetch() response.
+    const app = new Hono<AppEnv>()
+      .use(requestContext())
+      .get("/moved", () => Response.redirect(`${BASE}/health`, 302));
+    const response = await app.fetch(
+      new Request(`${BASE}/moved`, { headers: { "X-Request-Id": "trace-moved-1" } }),
+      env,
+    );
+    expect(response.status).toBe(302);
+    expect(response.headers.get("Location")).toBe(`${BASE}/health`);
+    expect(response.headers.get("X-Request-Id")).toBe("trace-moved-1");
   });
 });
 
