@@ -158,6 +158,7 @@ export class LeaseFlights {
     const mine = own ? 1 : 0;
     flight.startedAt = now;
     const followers = flight.waiting.splice(0);
+    this.leases.lapseExpired(hash, now);
     const oldest = this.ledger.oldestOpen;
     // Tokens coming back go with every call (ahead of the lease, which then can grant them again); counts
     // once they are old enough, so a quiet key's call does not carry a batch each time.
