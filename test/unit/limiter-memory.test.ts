@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { BlockTable } from "../../src/gateway/blocks";
 import { FallbackLimiter } from "../../src/gateway/fallback-limiter";
+import type { LeaseReply } from "../../src/gateway/lease-call";
+import { type Lease, LeaseTable } from "../../src/gateway/leases";
 import type { LimitOutcome } from "../../src/gateway/limit-outcome";
+import { UsageLedger } from "../../src/gateway/usage";
+import type { AccountRecord, KeyRecord } from "../../src/keys/records";
 import { TtlCache } from "../../src/lib/ttl-cache";
 import { plans } from "../../src/plans/plans";
 
@@ -124,5 +128,41 @@ describe("FallbackLimiter: the key's rate limit counted in the isolate alone", (
       remaining: 59,
       resetSeconds: 60,
     });
+  });
+});
+
+describe("LeaseTable", () => {
+  const lease = (recordKey: string, granted: number, grantedAt: number): Lease => ({
+    recordKey,
+    key: { kind: "key", id: "key_1", accountId: "acct_1", status: "active" } as unknown as KeyRecord,
+    account: { id: "acct_1", tier: "pro" } as unknown as AccountRecord,
+    granted,
+    handedOut: 0,
+    grantedAt,
+    expiresAt: grantedAt + 1000,
+    reply: {} as LeaseReply,
+  });
+  const returned = (ledger: UsageLedger, now: number) =>
+    ledger
+      .takeBatches(now)
+      .flatMap((batch) => (JSON.parse(batch.payload) as { r: Array<[string, number]> }).r);
+
+  it("gives an expired lease's unused tokens back at once, so they ride the key's next round trip", () => {
+    const ledger = new UsageLedger();
+    const leases = new LeaseTable(ledger);
+    leases.install("hash", lease("gw:lease:a", 5, T0), T0);
+    expect(leases.take("hash", T0 + 10)).toBeDefined();
+    expect(leases.take("hash", T0 + 20)).toBeDefined();
+    // Still live: nothing goes back.
+    leases.lapseExpired("hash", T0 + 999);
+    expect(ledger.returnsTokens).toBe(false);
+    // Expired: no token is handed out any more, and the 3 unused go back with the 2 used named.
+    expect(leases.take("hash", T0 + 1000)).toBeUndefined();
+    leases.lapseExpired("hash", T0 + 1000);
+    expect(ledger.returnsTokens).toBe(true);
+    expect(returned(ledger, T0 + 1000)).toEqual([["gw:lease:a", 2]]);
+    // The next grant replaces it without giving the same tokens back twice.
+    leases.install("hash", lease("gw:lease:b", 4, T0 + 1010), T0 + 1010);
+    expect(ledger.returnsTokens).toBe(false);
   });
 });
