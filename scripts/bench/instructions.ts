@@ -3,10 +3,13 @@
 // what else the machine is doing (on this shared 2-core machine two runs of `npm run bench` have differed by
 // 0.2x in the throughput ratio), so a change to the hot path can be judged by it in one run. Slow (valgrind
 // runs workerd some 50 times slower), so it is a tool for the engineer, not part of CI.
-// Options: --requests N (measured per round, 1500), --rounds R (2), --warmup N (3000), --connections N (8).
+// Options: --requests N (measured per round, 1500), --rounds R (2), --warmup N (3000), --connections N (8),
+// --keys N (10; leases last 1 s, so under valgrind's slowness fewer keys means fewer renewals a request and
+// a steadier A/B of the request path), --only TEXT (the workers whose name contains TEXT), --keep-dumps DIR (copies each round's callgrind dump there,
+// for `callgrind_annotate --inclusive=yes DIR/FILE`, to see where the instructions go).
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -23,6 +26,9 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "2" },
     warmup: { type: "string", default: "3000" },
     connections: { type: "string", default: "8" },
+    keys: { type: "string", default: "10" },
+    only: { type: "string", default: "" },
+    "keep-dumps": { type: "string" },
   },
 });
 const requests = Number(values.requests);
@@ -69,7 +75,7 @@ try {
   cleanup.add("database", () => dropDatabase(postgresUrl, databaseName));
   const stack = await startLocalStack({ stateDir, persist: false, databaseUrl, log: () => {} });
   cleanup.add("local stack", () => stack.close());
-  const keys = await makeKeys(10, "pro");
+  const keys = await makeKeys(Number(values.keys), "pro");
   await insertKeys(databaseUrl, keys);
   const load = startLoadClient();
   cleanup.add("load generator", () => load.close());
@@ -128,7 +134,9 @@ try {
     },
   ];
   const results: Array<{ name: string; perRequest: number[] }> = [];
-  for (const target of targets) {
+  const keepDumps = values["keep-dumps"];
+  if (keepDumps) mkdirSync(keepDumps, { recursive: true });
+  for (const target of targets.filter((candidate) => candidate.name.includes(values.only))) {
     const worker = await startBenchWorker({
       ...target,
       stateDir: join(stateDir, target.name.replace(/[^a-z0-9]+/gi, "-")),
@@ -165,6 +173,8 @@ try {
       const ok = sample.statuses[200] ?? 0;
       if (ok !== sample.responses) throw new Error(`${target.name}: ${JSON.stringify(sample.statuses)}`);
       const instructions = instructionsIn(join(dumps, dump)) / sample.responses;
+      const slug = target.name.replace(/[^a-z0-9]+/gi, "-");
+      if (keepDumps) copyFileSync(join(dumps, dump), join(keepDumps, `${slug}.round-${round + 1}.out`));
       perRequest.push(instructions);
       log(`${target.name}, round ${round + 1}: ${(instructions / 1e6).toFixed(3)} M instructions a request`);
     }
