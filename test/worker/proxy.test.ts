@@ -239,4 +239,19 @@ describe("proxy: methods", () => {
     expect(response.status).toBe(405);
     expect(response.headers.get("Allow")).toContain("GET");
   });
+
+  it("answers HEAD without a body, proxied or refused, headers kept", async () => {
+    const proxied = await gateway("/v1/echo", withKey(key, { method: "HEAD" }));
+    expect(proxied.status).toBe(200);
+    expect(proxied.headers.get("RateLimit")).toMatch(/r=\d+/);
+    expect(proxied.headers.get("X-Request-Id")).toBeTruthy();
+    expect(await proxied.text()).toBe("");
+
+    const refused = await gateway("/v1/echo", { method: "HEAD" });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("Content-Type")).toBe("application/problem+json");
+    expect(refused.headers.get("WWW-Authenticate")).toContain("Bearer");
+    expect(refused.headers.get("X-Request-Id")).toBeTruthy();
+    expect(await refused.text()).toBe("");
+  });
 });
