@@ -3,10 +3,12 @@
 // what else the machine is doing (on this shared 2-core machine two runs of `npm run bench` have differed by
 // 0.2x in the throughput ratio), so a change to the hot path can be judged by it in one run. Slow (valgrind
 // runs workerd some 50 times slower), so it is a tool for the engineer, not part of CI.
-// Options: --requests N (measured per round, 1500), --rounds R (2), --warmup N (3000), --connections N (8),
-// --keys N (10; leases last 1 s, so under valgrind's slowness fewer keys means fewer renewals a request and
-// a steadier A/B of the request path), --only TEXT (the workers whose name contains TEXT), --keep-dumps DIR (copies each round's callgrind dump there,
-// for `callgrind_annotate --inclusive=yes DIR/FILE`, to see where the instructions go).
+// Options: --requests N (measured per round, 1500), --rounds R (2), --warmup N (3000), --connections N (4),
+// --keys N (1), --only TEXT (the workers whose name contains TEXT), --keep-dumps DIR (copies each round's
+// callgrind dump there, for `callgrind_annotate --inclusive=yes DIR/FILE`, to see where the instructions go).
+// One key by default: valgrind runs the worker some 50 times slower, but a lease still lasts 1 s of the
+// clock, so with 10 keys a renewal came every 3 requests (against 1 in 30 or fewer at real speed; see
+// docs/BENCHMARK.md), and the count moved by 0.1 M with the machine's load. With one key it repeats to 0.01 M.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
@@ -33,8 +35,8 @@ const { values } = parseArgs({
     requests: { type: "string", default: "1500" },
     rounds: { type: "string", default: "2" },
     warmup: { type: "string", default: "3000" },
-    connections: { type: "string", default: "8" },
-    keys: { type: "string", default: "10" },
+    connections: { type: "string", default: "4" },
+    keys: { type: "string", default: "1" },
     only: { type: "string", default: "" },
     "keep-dumps": { type: "string" },
   },
