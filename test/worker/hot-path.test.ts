@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { LEASE_MS } from "../../src/gateway/lease-life";
 import { monthWindow } from "../../src/gateway/month";
 import { utcDay } from "../../src/lib/time";
@@ -138,6 +138,54 @@ describe("hot path budget", () => {
     // lookup's refill when its record is new); never one per request.
     expect((await counts(tag)).httpRequests).toBeLessThanOrEqual(6);
     await settleBackground();
+  });
+
+  it("gives an expired lease's spare tokens back in the round trip that follows, ahead of its grant", async () => {
+    const { key, keyId, account } = await accountWithKey("free");
+    const { requests: limit, windowSeconds } = plans.free.rateLimit;
+    const burst = async (size: number) =>
+      (
+        await Promise.all(
+          Array.from({ length: size }, () =>
+            gatewayWith({}, "/v1/hello", withKey(key), { background: "keep" }),
+          ),
+        )
+      ).map((response) => response.status);
+    // The clock is held, so no flush can see the lease lapse between the two bursts: only the second
+    // burst's own round trip can give its spare tokens back.
+    const start = (Math.floor(Date.now() / (windowSeconds * 1000)) + 1) * windowSeconds * 1000 + 1_000;
+    const windowCounter = `${redisKeys.rateLimitPrefix}:${keyId}:${Math.floor(start / (windowSeconds * 1000))}`;
+    const month = monthWindow(start).id;
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(start);
+      expect(await burst(10)).toEqual(Array(10).fill(200));
+      // The burst's second round trip asked for more than its requests: the lease holds spare tokens,
+      // reserved in the window and the quota.
+      const spare = Number(await redis.get(redisKeys.quota(account.id, month))) - 10;
+      expect(spare).toBeGreaterThan(0);
+      // Another isolate takes the rest of the window: what is left is this isolate's spare tokens.
+      await redis.set(windowCounter, limit, { ex: 3 * windowSeconds });
+
+      // Expired, same window: had the spare tokens gone back only after the next grant, Redis would have
+      // nothing to grant, and the isolate would refuse (and remember refusing) the whole burst.
+      vi.setSystemTime(start + LEASE_MS);
+      const second = await burst(spare + 5);
+      expect(second.filter((status) => status === 200)).toHaveLength(spare);
+      expect(second.filter((status) => status === 429)).toHaveLength(5);
+
+      vi.setSystemTime(start + 2 * LEASE_MS);
+      await settleBackground();
+      // Each admitted request counted once; the quota holds nothing reserved and not used.
+      const counted = await redis.hget<number>(
+        `gw:usage:${utcDay(start)}`,
+        okField(keyId, account.id, "free"),
+      );
+      expect(Number(counted)).toBe(10 + spare);
+      expect(Number(await redis.get(redisKeys.quota(account.id, month)))).toBe(10 + spare);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("lets one request re-check a block once a second while the rest stay refused from memory", async () => {
