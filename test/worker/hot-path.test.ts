@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { LEASE_MS } from "../../src/gateway/lease-life";
 import { monthWindow } from "../../src/gateway/month";
 import { REFUSAL_FLUSH_DELAY_MS } from "../../src/gateway/usage-flush";
@@ -29,6 +29,22 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const tagged = (tag: string) => ({ UPSTASH_REDIS_REST_URL: `${bridge}/__tag/${tag}` });
 const okField = (keyId: string, accountId: string, tier: string) =>
   formatCounterField({ keyId, accountId, outcome: "ok", tier });
+
+/**
+ * Holds Date (timers stay real) 10 s into the next rate-limit window and returns that unix ms: a test's
+ * requests then fall in one window whatever the minute, and nothing that a second's passing triggers (a
+ * lease lapsing, a refusal's re-check) happens until the test moves the clock.
+ */
+function holdClockInNextWindow(): number {
+  const windowMs = plans.free.rateLimit.windowSeconds * 1000;
+  const start = (Math.floor(Date.now() / windowMs) + 1) * windowMs + 10_000;
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(start);
+  return start;
+}
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("hot path budget", () => {
   it("serves a busy key from leases: a few round trips for many requests, usage and quota exact", async () => {
@@ -105,6 +121,8 @@ describe("hot path budget", () => {
   it("makes no round trip for a refusal the isolate already knows", async () => {
     const tag = `blocked${Date.now()}`;
     const { key } = await accountWithKey("free");
+    // Held: the refusal's re-check (a second later) never comes due during the test.
+    const start = holdClockInNextWindow();
     const responses = [];
     for (let i = 0; i <= plans.free.rateLimit.requests; i++) {
       responses.push(
@@ -118,12 +136,15 @@ describe("hot path budget", () => {
       expect(response.status).toBe(429);
     }
     expect((await counts(tag)).httpRequests).toBe(0);
+    vi.setSystemTime(start + 2 * LEASE_MS);
     await settleBackground();
   });
 
   it("coalesces a burst on a key without a lease into a few round trips, and admits exactly the limit", async () => {
     const tag = `burst${Date.now()}`;
     const { key } = await accountWithKey("free");
+    // Held: a burst that straddled a minute would be owed part of the next window's limit too.
+    holdClockInNextWindow();
     await resetCounts(tag);
     const limit = plans.free.rateLimit.requests;
     const statuses = (
@@ -154,39 +175,30 @@ describe("hot path budget", () => {
       ).map((response) => response.status);
     // The clock is held, so no flush can see the lease lapse between the two bursts: only the second
     // burst's own round trip can give its spare tokens back.
-    const start = (Math.floor(Date.now() / (windowSeconds * 1000)) + 1) * windowSeconds * 1000 + 1_000;
+    const start = holdClockInNextWindow();
     const windowCounter = `${redisKeys.rateLimitPrefix}:${keyId}:${Math.floor(start / (windowSeconds * 1000))}`;
     const month = monthWindow(start).id;
-    vi.useFakeTimers({ toFake: ["Date"] });
-    try {
-      vi.setSystemTime(start);
-      expect(await burst(10)).toEqual(Array(10).fill(200));
-      // The burst's second round trip asked for more than its requests: the lease holds spare tokens,
-      // reserved in the window and the quota.
-      const spare = Number(await redis.get(redisKeys.quota(account.id, month))) - 10;
-      expect(spare).toBeGreaterThan(0);
-      // Another isolate takes the rest of the window: what is left is this isolate's spare tokens.
-      await redis.set(windowCounter, limit, { ex: 3 * windowSeconds });
+    expect(await burst(10)).toEqual(Array(10).fill(200));
+    // The burst's second round trip asked for more than its requests: the lease holds spare tokens,
+    // reserved in the window and the quota.
+    const spare = Number(await redis.get(redisKeys.quota(account.id, month))) - 10;
+    expect(spare).toBeGreaterThan(0);
+    // Another isolate takes the rest of the window: what is left is this isolate's spare tokens.
+    await redis.set(windowCounter, limit, { ex: 3 * windowSeconds });
 
-      // Expired, same window: had the spare tokens gone back only after the next grant, Redis would have
-      // nothing to grant, and the isolate would refuse (and remember refusing) the whole burst.
-      vi.setSystemTime(start + LEASE_MS);
-      const second = await burst(spare + 5);
-      expect(second.filter((status) => status === 200)).toHaveLength(spare);
-      expect(second.filter((status) => status === 429)).toHaveLength(5);
+    // Expired, same window: had the spare tokens gone back only after the next grant, Redis would have
+    // nothing to grant, and the isolate would refuse (and remember refusing) the whole burst.
+    vi.setSystemTime(start + LEASE_MS);
+    const second = await burst(spare + 5);
+    expect(second.filter((status) => status === 200)).toHaveLength(spare);
+    expect(second.filter((status) => status === 429)).toHaveLength(5);
 
-      vi.setSystemTime(start + 2 * LEASE_MS);
-      await settleBackground();
-      // Each admitted request counted once; the quota holds nothing reserved and not used.
-      const counted = await redis.hget<number>(
-        `gw:usage:${utcDay(start)}`,
-        okField(keyId, account.id, "free"),
-      );
-      expect(Number(counted)).toBe(10 + spare);
-      expect(Number(await redis.get(redisKeys.quota(account.id, month)))).toBe(10 + spare);
-    } finally {
-      vi.useRealTimers();
-    }
+    vi.setSystemTime(start + 2 * LEASE_MS);
+    await settleBackground();
+    // Each admitted request counted once; the quota holds nothing reserved and not used.
+    const counted = await redis.hget<number>(`gw:usage:${utcDay(start)}`, okField(keyId, account.id, "free"));
+    expect(Number(counted)).toBe(10 + spare);
+    expect(Number(await redis.get(redisKeys.quota(account.id, month)))).toBe(10 + spare);
   });
 
   it("lets one request re-check a block once a second while the rest stay refused from memory", async () => {
@@ -194,46 +206,39 @@ describe("hot path budget", () => {
     // A generous deadline: a retry after a missed one (a loaded machine) would be a round trip of its own.
     const bridged = { ...tagged(tag), RATE_LIMIT_TIMEOUT_MS: "5000" };
     const { key, keyId, account } = await accountWithKey("free");
-    // The clock is held 10 s into a window, whatever the minute: the refusal Redis gives first (until about
-    // a second into the next window) must outlast the burst, which follows the first request's flush.
-    const { requests, windowSeconds } = plans.free.rateLimit;
-    const windowMs = windowSeconds * 1000;
-    const start = (Math.floor(Date.now() / windowMs) + 1) * windowMs + 10_000;
+    // Held: the refusal Redis gives first (until about a second into the next window) outlasts the burst,
+    // which follows the first request's flush, whatever the minute.
+    const start = holdClockInNextWindow();
     // The key's sliding-window counters held at the limit (this window, the one before and the next), so
     // Redis refuses it throughout; the first request learns that from Redis, and the isolate remembers it.
-    const window = Math.floor(start / windowMs);
+    const { requests, windowSeconds } = plans.free.rateLimit;
+    const window = Math.floor(start / (windowSeconds * 1000));
     for (const index of [window - 1, window, window + 1]) {
       await redis.set(`${redisKeys.rateLimitPrefix}:${keyId}:${index}`, requests, { ex: 3 * windowSeconds });
     }
-    vi.useFakeTimers({ toFake: ["Date"] });
-    try {
-      vi.setSystemTime(start);
-      expect((await gatewayWith(bridged, "/v1/hello", withKey(key))).status).toBe(429);
-      vi.setSystemTime(start + 1_100);
-      await resetCounts(tag);
+    expect((await gatewayWith(bridged, "/v1/hello", withKey(key))).status).toBe(429);
+    vi.setSystemTime(start + 1_100);
+    await resetCounts(tag);
 
-      // The clock stands still through the burst: exactly one of its requests re-checks.
-      const burstStarted = performance.now();
-      const burst = await Promise.all(
-        Array.from({ length: 10 }, () =>
-          gatewayWith(bridged, "/v1/hello", withKey(key), { background: "keep" }),
-        ),
-      );
-      expect(burst.map((response) => response.status)).toEqual(Array(10).fill(429));
-      // The re-check's round trip; the usage flush follows it, at once on a machine slow enough to let it.
-      const during = (await counts(tag)).httpRequests;
-      expect(during).toBeGreaterThanOrEqual(1);
-      expect(during).toBeLessThanOrEqual(2);
-      // A burst that a loaded machine stretched past the flush's delay may leave counts for a second flush.
-      const lateFlushes = Math.floor((performance.now() - burstStarted) / REFUSAL_FLUSH_DELAY_MS);
-      await settleBackground();
-      // The re-check and one flush: had the burst reached Redis, even coalesced, there would be more.
-      const total = (await counts(tag)).httpRequests;
-      expect(total).toBeGreaterThanOrEqual(2);
-      expect(total).toBeLessThanOrEqual(2 + lateFlushes);
-    } finally {
-      vi.useRealTimers();
-    }
+    // The clock stands still through the burst: exactly one of its requests re-checks.
+    const burstStarted = performance.now();
+    const burst = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        gatewayWith(bridged, "/v1/hello", withKey(key), { background: "keep" }),
+      ),
+    );
+    expect(burst.map((response) => response.status)).toEqual(Array(10).fill(429));
+    // The re-check's round trip; the usage flush follows it, at once on a machine slow enough to let it.
+    const during = (await counts(tag)).httpRequests;
+    expect(during).toBeGreaterThanOrEqual(1);
+    expect(during).toBeLessThanOrEqual(2);
+    // A burst that a loaded machine stretched past the flush's delay may leave counts for a second flush.
+    const lateFlushes = Math.floor((performance.now() - burstStarted) / REFUSAL_FLUSH_DELAY_MS);
+    await settleBackground();
+    // The re-check and one flush: had the burst reached Redis, even coalesced, there would be more.
+    const total = (await counts(tag)).httpRequests;
+    expect(total).toBeGreaterThanOrEqual(2);
+    expect(total).toBeLessThanOrEqual(2 + lateFlushes);
     // A refused request costs nothing: the month's quota was never charged.
     expect(Number(await redis.get(redisKeys.quota(account.id, monthWindow(start).id)))).toBe(0);
   });
