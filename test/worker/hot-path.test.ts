@@ -7,7 +7,15 @@ import { utcDay } from "../../src/lib/time";
 import { plans } from "../../src/plans/plans";
 import { redisKeys } from "../../src/store/layout";
 import { formatCounterField } from "../../src/usage/usage-counters";
-import { accountWithKey, createKey, gatewayWith, redis, settleBackground, withKey } from "./support";
+import {
+  accountWithKey,
+  createKey,
+  gatewayWith,
+  holdClockInNextWindow,
+  redis,
+  settleBackground,
+  withKey,
+} from "./support";
 
 /**
  * The hot path's budget, counted at the Upstash bridge (not guessed): a busy key costs one Redis round trip
@@ -30,18 +38,6 @@ const tagged = (tag: string) => ({ UPSTASH_REDIS_REST_URL: `${bridge}/__tag/${ta
 const okField = (keyId: string, accountId: string, tier: string) =>
   formatCounterField({ keyId, accountId, outcome: "ok", tier });
 
-/**
- * Holds Date (timers stay real) 10 s into the next rate-limit window and returns that unix ms: a test's
- * requests then fall in one window whatever the minute, and nothing that a second's passing triggers (a
- * lease lapsing, a refusal's re-check) happens until the test moves the clock.
- */
-function holdClockInNextWindow(): number {
-  const windowMs = plans.free.rateLimit.windowSeconds * 1000;
-  const start = (Math.floor(Date.now() / windowMs) + 1) * windowMs + 10_000;
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(start);
-  return start;
-}
 afterEach(() => {
   vi.useRealTimers();
 });

@@ -3,10 +3,12 @@ import { env, exports } from "cloudflare:workers";
 import { Redis } from "@upstash/redis/cloudflare";
 import { eq } from "drizzle-orm";
 import Stripe from "stripe";
+import { vi } from "vitest";
 import { type Bindings, parseConfig } from "../../src/config";
 import { type Database, openDatabase } from "../../src/db/client";
 import { type Account, accounts } from "../../src/db/schema/accounts";
 import worker from "../../src/index";
+import { plans } from "../../src/plans/plans";
 
 export const BASE = "http://gateway.test";
 export const ADMIN_TOKEN = env.ADMIN_TOKEN as string;
@@ -35,6 +37,20 @@ export async function gatewayWith(
 }
 
 const pendingContexts: ExecutionContext[] = [];
+
+/**
+ * Holds Date (timers stay real) 10 s into the next one-minute rate-limit window and returns that unix ms:
+ * a test's requests then fall in one window whatever the minute, and nothing that a second's passing
+ * triggers (a lease lapsing, a refusal's re-check) happens until the test moves the clock. The calling file
+ * gives the real clock back in afterEach (vi.useRealTimers).
+ */
+export function holdClockInNextWindow(): number {
+  const windowMs = plans.free.rateLimit.windowSeconds * 1000;
+  const start = (Math.floor(Date.now() / windowMs) + 1) * windowMs + 10_000;
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(start);
+  return start;
+}
 
 /** Waits for the after-response work of every `background: "keep"` call so far. */
 export async function settleBackground(): Promise<void> {
