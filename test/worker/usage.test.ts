@@ -1,14 +1,24 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Bindings } from "../../src/config";
 import { configFor } from "../../src/config";
 import { openDatabase } from "../../src/db/client";
+import { LEASE_MS } from "../../src/gateway/lease-life";
 import { runScheduledJobs } from "../../src/jobs/scheduled";
 import { utcDay } from "../../src/lib/time";
 import { plans } from "../../src/plans/plans";
 import { redisFor } from "../../src/store/redis";
 import { rollupUsage } from "../../src/usage/rollup";
-import { accountWithKey, admin, createKey, gatewayWith, redis, settleBackground, withKey } from "./support";
+import {
+  accountWithKey,
+  admin,
+  createKey,
+  gatewayWith,
+  holdClockInNextWindow,
+  redis,
+  settleBackground,
+  withKey,
+} from "./support";
 
 interface Usage {
   keys: Array<{ keyId: string; series: Array<Record<string, number | string>> }>;
@@ -22,6 +32,9 @@ async function usageOf(accountId: string): Promise<Usage> {
 }
 
 const today = () => utcDay(Date.now());
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 async function usageRows(accountId: string) {
   const { db, close } = openDatabase(configFor(env as Bindings));
@@ -41,10 +54,14 @@ describe("usage", () => {
     const second = await createKey(account.id, { name: "second" });
     const send = (apiKey: string) => gatewayWith({}, "/v1/hello", withKey(apiKey), { background: "keep" });
     const limit = plans.free.rateLimit.requests;
+    // Held: a run that straddled a minute would be owed part of the next window, and admit one more.
+    const start = holdClockInNextWindow();
     for (let i = 0; i < limit + 3; i++) await send(key); // limit ok, then 3 rate-limited
     for (let i = 0; i < 4; i++) await send(second.key);
     expect((await admin(`/keys/${second.id}`, { method: "DELETE" })).status).toBe(204);
     for (let i = 0; i < 2; i++) await send(second.key); // refused: auth
+    // Past the leases' life, so their unused tokens go back as the after-response work ends.
+    vi.setSystemTime(start + 2 * LEASE_MS);
     await settleBackground();
 
     const expected = {
